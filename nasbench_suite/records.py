@@ -1,0 +1,114 @@
+"""Run directories and their files: unique ids, atomic writes, the environment of a run.
+
+A run is results/runs/<run-id>/ with config.json (written first), metrics.jsonl (one line
+per epoch, rewritten whole each epoch), checkpoint.pt (the last finished epoch) and
+record.json (written last: a directory with record.json is a finished run).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+import os
+import platform
+import secrets
+import subprocess
+import sys
+import tempfile
+from importlib import metadata
+from pathlib import Path
+
+from nasbench_suite.errors import UsageError
+
+RECORD, CONFIG, METRICS, CHECKPOINT = "record.json", "config.json", "metrics.jsonl", "checkpoint.pt"
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write to a temporary file beside `path`, flush it to disk, then rename over `path`.
+
+    A reader sees the old file or the new one, never half of either; on any failure
+    (a full disk) the old file is left untouched and the temporary one removed.
+    """
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def to_json(obj) -> bytes:
+    return (json.dumps(obj, indent=2, default=_jsonable, allow_nan=False) + "\n").encode()
+
+
+def write_json(path: Path, obj) -> None:
+    write_atomic(path, to_json(obj))
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> None:
+    write_atomic(path, b"".join(json.dumps(r, default=_jsonable, allow_nan=False).encode() + b"\n" for r in rows))
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _jsonable(obj):
+    if hasattr(obj, "tolist"):  # tensors and numpy arrays
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"cannot write {type(obj).__name__} to JSON")
+
+
+def finite(x: float) -> float | None:
+    return x if math.isfinite(x) else None
+
+
+def new_run_dir(root: Path, prefix: str) -> Path:
+    """Create results/runs/<prefix>-<UTC time>-<random>; mkdir fails rather than share a directory."""
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        for _ in range(100):
+            stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M%S")
+            path = root / f"{prefix}-{stamp}-{secrets.token_hex(3)}"
+            try:
+                path.mkdir()
+                return path
+            except FileExistsError:
+                continue
+    except OSError as err:
+        raise UsageError(f"cannot create a run directory under {root}: {err.strerror or err}")
+    raise UsageError(f"cannot find a free run directory name under {root}")
+
+
+def versions() -> dict[str, str]:
+    found = {"python": platform.python_version(), "platform": platform.platform()}
+    for dist in ("nasbench-suite", "torch", "torchvision", "numpy", "optuna"):
+        try:
+            found[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            pass
+    commit = _git_commit()
+    if commit:
+        found["git_commit"] = commit
+    return found
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def command_line() -> str:
+    return " ".join(sys.argv)

@@ -1,0 +1,209 @@
+"""The life of a run directory: prepare everything, then epochs with a checkpoint after each,
+then the record. Nothing is written before every input has been checked."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import io
+import json
+from pathlib import Path
+
+import torch
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from nasbench_suite import benchmark, data, records, registry
+from nasbench_suite.errors import UsageError
+from nasbench_suite.run import RunConfig
+from nasbench_suite.search import NonFiniteLoss, Searcher, SearchSettings
+
+console = Console(highlight=False, soft_wrap=True)
+
+
+@dataclasses.dataclass
+class Prepared:
+    config: RunConfig
+    space: object
+    method: object
+    searcher: Searcher
+    table: benchmark.Table | None
+    device: torch.device
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "cuda" and not torch.cuda.is_available():
+        raise UsageError("--device cuda was asked for, but no CUDA device is available")
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(name)
+
+
+def prepare(config: RunConfig) -> Prepared:
+    space = registry.get_space(config.space)
+    method_cls = registry.get_method(config.method)
+    settings = SearchSettings(**config.settings)
+    settings.validate()
+    device = resolve_device(config.device)
+    table = None
+    if getattr(space, "has_benchmark", False):
+        path = benchmark.resolve(config.benchmark)
+        table = benchmark.load_table(path) if path else None
+    elif config.benchmark:
+        raise UsageError(f"--benchmark applies to nb201 only; the {config.space} space has no table")
+    fmt = data.dataset_format(config.dataset)
+    train = data.load_cifar(config.dataset, Path(config.data_dir))
+    weight_half, arch_half = data.search_split(train, fmt.num_classes, config.train_subset)
+    torch.manual_seed(settings.seed)  # α and the supernet's weights start from the seed
+    method = method_cls(space.spec, method_cls.Config(**config.method_config))
+    space_config = space.Config(**config.space_config)
+    augment = data.Augment(fmt, device)
+    searcher = Searcher(space, space_config, method, settings, device, weight_half, arch_half, augment, fmt.num_classes)
+    return Prepared(config, space, method, searcher, table, device)
+
+
+def start_run(config: RunConfig, out: Path, on_epoch=None) -> dict:
+    """A new run under `out`; returns its record. on_epoch(row) may raise to stop early."""
+    prepared = prepare(config)
+    run_dir = records.new_run_dir(out, f"{config.method}-{config.space}-s{config.settings['seed']}")
+    records.write_json(run_dir / records.CONFIG, dataclasses.asdict(config))
+    return execute(prepared, run_dir, on_epoch=on_epoch)
+
+
+def resume_run(run_dir: Path, on_epoch=None) -> dict:
+    run_dir = Path(run_dir)
+    if (run_dir / records.RECORD).exists():
+        raise UsageError(f"{run_dir} is a finished run (it has {records.RECORD}); nothing to resume")
+    try:
+        config = RunConfig(**json.loads((run_dir / records.CONFIG).read_text()))
+    except (OSError, ValueError, TypeError) as err:
+        raise UsageError(f"{run_dir} is not a resumable run: cannot read its {records.CONFIG} ({err})")
+    return execute(prepare(config), run_dir, on_epoch=on_epoch, resume=True)
+
+
+def execute(p: Prepared, run_dir: Path, on_epoch=None, resume: bool = False) -> dict:
+    rows, start, seconds = [], 0, 0.0
+    checkpoint_path = run_dir / records.CHECKPOINT
+    if resume and checkpoint_path.exists():
+        state = torch.load(checkpoint_path, map_location=p.device, weights_only=True)
+        p.searcher.load_state_dict(state["searcher"])
+        start, seconds = state["epoch"], state["search_seconds"]
+        rows = records.read_jsonl(run_dir / records.METRICS)[:start]
+    epochs = p.searcher.settings.epochs
+    _announce(p, run_dir, start)
+    try:
+        for epoch in range(start, epochs):
+            stats = _run_epoch_with_progress(p.searcher, epoch, epochs)
+            seconds += stats["seconds"]
+            rows.append(epoch_row(p, epoch, stats))
+            records.write_jsonl(run_dir / records.METRICS, rows)
+            _save_checkpoint(checkpoint_path, p.searcher, epoch + 1, seconds)
+            console.print(_epoch_line(rows[-1], epochs))
+            if on_epoch:
+                on_epoch(rows[-1])
+    except NonFiniteLoss as err:
+        raise UsageError(f"{err}; stopped, the last good checkpoint (epoch {len(rows)}) is kept in {run_dir}")
+    except KeyboardInterrupt:
+        console.print(f"interrupted; continue with: nasbench-suite run --resume {run_dir}")
+        raise
+    record = make_record(p, rows, seconds, run_dir)
+    records.write_json(run_dir / records.RECORD, record)
+    _report(record, run_dir)
+    return record
+
+
+def _run_epoch_with_progress(searcher: Searcher, epoch: int, epochs: int) -> dict:
+    columns = (TextColumn(f"epoch {epoch + 1}/{epochs}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("steps", total=searcher.steps_per_epoch)
+        return searcher.run_epoch(epoch, on_step=lambda step: progress.advance(task))
+
+
+def _save_checkpoint(path: Path, searcher: Searcher, next_epoch: int, seconds: float) -> None:
+    buffer = io.BytesIO()
+    torch.save({"searcher": searcher.state_dict(), "epoch": next_epoch, "search_seconds": seconds}, buffer)
+    records.write_atomic(path, buffer.getvalue())
+
+
+def epoch_row(p: Prepared, epoch: int, stats: dict) -> dict:
+    """One metrics.jsonl line: losses, accuracies, the current genotype and what it implies."""
+    weights = p.method.op_weights()
+    genotype = p.space.derive(weights)
+    text = p.space.format(genotype)
+    row = {"epoch": epoch + 1, **stats, "genotype": text, **p.space.describe(genotype)}
+    row["op_weights"] = {t: w.cpu() for t, w in weights.items()}
+    row.update(p.method.log_state())
+    if p.table is not None:
+        row["benchmark"] = p.table.lookup(text)
+    return row
+
+
+def make_record(p: Prepared, rows: list[dict], seconds: float, run_dir: Path) -> dict:
+    last = rows[-1]
+    genotype = p.space.parse(last["genotype"])
+    num_classes = data.dataset_format(p.config.dataset).num_classes
+    record = {
+        "run_id": run_dir.name,
+        "method": p.config.method,
+        "space": p.config.space,
+        "dataset": p.config.dataset,
+        "seed": p.config.settings["seed"],
+        "genotype": last["genotype"],
+        "skip_count": last["skip_count"],
+        "depth": last["depth"],
+        "conv_depth": last["conv_depth"],
+        "params_mb": p.space.params_mb(genotype, num_classes),
+        "epochs": len(rows),
+        "search_seconds": seconds,
+        "gpu_hours": seconds / 3600 if p.device.type == "cuda" else None,
+        "device": _device_name(p.device),
+        "versions": records.versions(),
+        "config": dataclasses.asdict(p.config),
+        "benchmark": last.get("benchmark"),
+        "benchmark_table": str(p.table.path) if p.table else None,
+        "alpha": {t: a.detach().cpu() for t, a in p.method.alpha.items()},
+        "op_weights": last["op_weights"],
+        "op_weights_meaning": p.method.weights_meaning,
+        "finished_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+    record.update(p.method.log_state())
+    return record
+
+
+def _device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(device)})"
+    return f"cpu ({torch.get_num_threads()} threads)"
+
+
+def _announce(p: Prepared, run_dir: Path, start: int) -> None:
+    s = p.searcher
+    what = f"{p.config.method} on {p.config.space}, {p.config.dataset} ({len(s.weight_half)}+{len(s.arch_half)} images)"
+    verb = f"resuming at epoch {start + 1}" if start else "starting"
+    console.print(f"{verb} {run_dir}: {what}, {_device_name(p.device)}, {s.settings.epochs} epochs of {s.steps_per_epoch} steps")
+
+
+def _epoch_line(row: dict, epochs: int) -> str:
+    skip = "/".join(str(v) for v in row["skip_count"].values())
+    depth = "/".join(str(v) for v in row["depth"].values())
+    line = (
+        f"epoch {row['epoch']:>3}/{epochs}  train {row['train_loss']:.3f} {row['train_acc']:5.1f}%  "
+        f"val {row['val_loss']:.3f} {row.get('val_acc', float('nan')):5.1f}%  skip {skip}  depth {depth}  "
+        f"{row['seconds']:.1f}s"
+    )
+    bench = row.get("benchmark")
+    if bench and bench.get("cifar10_test_acc") is not None:
+        line += f"  nb201 cifar10 test {bench['cifar10_test_acc']:.2f}%"
+    return line + f"\n    {row['genotype']}"
+
+
+def _report(record: dict, run_dir: Path) -> None:
+    console.print(f"finished {run_dir}")
+    console.print(f"genotype: {record['genotype']}")
+    console.print(f"params of the derived network: {record['params_mb']:.3f}M; search {record['search_seconds']:.1f}s")
+    if record.get("benchmark"):
+        b = record["benchmark"]
+        shown = {k: v for k, v in b.items() if k.endswith("_acc") and v is not None}
+        console.print("benchmark: " + ", ".join(f"{k} {v:.2f}" for k, v in shown.items()))
+    elif record["space"] == "nb201":
+        console.print("no benchmark table: nothing was looked up (pass --benchmark PATH or run `nasbench-suite benchmark import`)")

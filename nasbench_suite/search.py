@@ -1,0 +1,155 @@
+"""The bilevel search loop every method shares.
+
+Every batch: α steps on a batch of the architecture half (Adam), then the network weights
+step on a batch of the weight half (SGD, cosine schedule, clipping). The method decides
+only how α becomes per-edge operation weights and what it adds to the α loss.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from contextlib import nullcontext
+
+import torch
+import torch.nn.functional as F
+
+from nasbench_suite.data import Augment, Split
+from nasbench_suite.errors import UsageError
+from nasbench_suite.unrolled import unrolled_arch_backward
+
+
+@dataclasses.dataclass
+class SearchSettings:
+    epochs: int = 50
+    batch_size: int = 64
+    seed: int = 0
+    lr: float = 0.025  # network weights: cosine from lr to lr_min over the epochs
+    lr_min: float = 0.001
+    momentum: float = 0.9
+    weight_decay: float | None = None  # None: the space's standard protocol
+    grad_clip: float = 5.0
+    arch_lr: float = 3e-4
+    arch_weight_decay: float = 1e-3
+
+    def validate(self):
+        if self.epochs < 1:
+            raise UsageError(f"--epochs must be at least 1, not {self.epochs}")
+        if self.batch_size < 1:
+            raise UsageError(f"--batch-size must be at least 1, not {self.batch_size}")
+        for name in ("lr", "lr_min", "momentum", "weight_decay", "grad_clip", "arch_lr", "arch_weight_decay"):
+            value = getattr(self, name)
+            if value is not None and not (math.isfinite(value) and value >= 0):
+                raise UsageError(f"--{name.replace('_', '-')} must be a non-negative number, not {value}")
+
+
+class NonFiniteLoss(Exception):
+    def __init__(self, epoch: int, step: int):
+        super().__init__(f"the loss became NaN or infinite in epoch {epoch + 1} (step {step + 1})")
+
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    """Every epoch reseeds from (seed, epoch), so a resumed run draws what an unbroken one would."""
+    return seed * 1_000_003 + epoch
+
+
+class Searcher:
+    def __init__(self, space, space_config, method, settings: SearchSettings, device, weight_half: Split,
+                 arch_half: Split, augment: Augment, num_classes: int):
+        self.method, self.settings, self.device, self.augment = method, settings, device, augment
+        self.weight_half, self.arch_half = weight_half.to(device), arch_half.to(device)
+        self.model = space.supernet(space_config, num_classes).to(device)
+        self.method.alpha.to(device)
+        wd = space.weight_decay if settings.weight_decay is None else settings.weight_decay
+        self.w_opt = torch.optim.SGD(
+            self.model.parameters(), settings.lr, momentum=settings.momentum, weight_decay=wd,
+            nesterov=space.nesterov and settings.momentum > 0,
+        )
+        self.a_opt = torch.optim.Adam(
+            method.alpha.parameters(), settings.arch_lr, betas=(0.5, 0.999), weight_decay=settings.arch_weight_decay
+        )
+        self.schedule = torch.optim.lr_scheduler.CosineAnnealingLR(self.w_opt, settings.epochs, eta_min=settings.lr_min)
+        self.autocast = (
+            torch.autocast("cuda", dtype=torch.bfloat16) if torch.device(device).type == "cuda" else nullcontext()
+        )
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return max(1, len(self.weight_half) // self.settings.batch_size)
+
+    def run_epoch(self, epoch: int, on_step=lambda step: None) -> dict:
+        """One epoch; returns its mean losses, accuracies, regulariser terms and seconds."""
+        start = time.perf_counter()
+        torch.manual_seed(epoch_seed(self.settings.seed, epoch))
+        self.method.start_epoch(epoch, self.settings.epochs)
+        self.model.train()
+        w_order = torch.randperm(len(self.weight_half), device=self.device)
+        a_order = torch.randperm(len(self.arch_half), device=self.device)
+        sums: dict[str, torch.Tensor] = {}
+        lr = self.w_opt.param_groups[0]["lr"]
+        for step in range(self.steps_per_epoch):
+            train_batch = self._batch(self.weight_half, w_order, step)
+            val_batch = self._batch(self.arch_half, a_order, step)
+            for key, value in {**self.arch_step(train_batch, val_batch), **self.weight_step(train_batch)}.items():
+                sums[key] = sums.get(key, 0) + value.detach().float()
+            on_step(step)
+        stats = {k: v.item() / self.steps_per_epoch for k, v in sums.items()}
+        if not all(math.isfinite(v) for v in stats.values()):
+            raise NonFiniteLoss(epoch, self.steps_per_epoch - 1)
+        self.schedule.step()
+        return {**stats, "lr": lr, "seconds": time.perf_counter() - start}
+
+    def _batch(self, split: Split, order: torch.Tensor, step: int):
+        size = min(self.settings.batch_size, len(split))
+        idx = order[(torch.arange(size, device=self.device) + step * size) % len(split)]
+        return self.augment(split.images[idx]), split.labels[idx]
+
+    def arch_step(self, train_batch, val_batch) -> dict[str, torch.Tensor]:
+        self.a_opt.zero_grad(set_to_none=True)
+        x, y = val_batch
+        if self.method.unrolled:
+            with self.autocast:
+                loss = unrolled_arch_backward(self.model, self.method, self.w_opt, train_batch, val_batch, F.cross_entropy)
+            terms, correct = {}, None
+        else:
+            mix = self.method.mix()
+            with self.autocast:
+                logits = self.model(x, mix)
+                loss = F.cross_entropy(logits, y)
+            reg, terms = self.method.regularizer(mix)
+            (loss + reg).backward()
+            correct = (logits.argmax(1) == y).float().mean()
+        self.a_opt.step()
+        out = {"val_loss": loss, **{f"reg_{k}": v for k, v in terms.items()}}
+        if correct is not None:
+            out["val_acc"] = 100 * correct
+        return out
+
+    def weight_step(self, train_batch) -> dict[str, torch.Tensor]:
+        x, y = train_batch
+        mix = {t: m.detach() for t, m in self.method.mix().items()}
+        self.w_opt.zero_grad(set_to_none=True)
+        with self.autocast:
+            logits = self.model(x, mix)
+            loss = F.cross_entropy(logits, y)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.settings.grad_clip)
+        self.w_opt.step()
+        return {"train_loss": loss, "train_acc": 100 * (logits.argmax(1) == y).float().mean()}
+
+    def state_dict(self) -> dict:
+        return {
+            "model": self.model.state_dict(),
+            "alpha": self.method.alpha.state_dict(),
+            "w_opt": self.w_opt.state_dict(),
+            "a_opt": self.a_opt.state_dict(),
+            "schedule": self.schedule.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self.method.alpha.load_state_dict(state["alpha"])
+        self.w_opt.load_state_dict(state["w_opt"])
+        self.a_opt.load_state_dict(state["a_opt"])
+        self.schedule.load_state_dict(state["schedule"])

@@ -1,0 +1,106 @@
+"""What every search space provides, and the small description a method sees of it.
+
+A space owns its operations, its search network (supernet), its genotype format and the
+network built from a genotype. A method never imports a space module: it sees only a
+`CellSpec` and hands the supernet one `EdgeMix` per cell type.
+
+A space is a class registered with @register_space, instantiated without arguments:
+
+    name: str                       the --space value
+    spec: CellSpec                  what methods see
+    Config: dataclass               its own run flags (--init-channels, ...), with validate()
+    weight_decay, nesterov          its standard protocol for the network weights
+    has_benchmark: bool             (optional) derived cells are looked up in a table
+    supernet(config, num_classes)   nn.Module; forward(x, {cell_type: EdgeMix}) -> logits
+    derive({cell_type: scores})     genotype from (edges x ops) scores, larger = stronger
+    parse(text) / format(genotype)  the genotype's text form; parse raises SpaceError
+    describe(genotype)              {"skip_count"|"depth"|"conv_depth": {cell_type: int}}
+    network(genotype, num_classes)  the network a genotype stands for (evaluation)
+    params_mb(genotype, num_classes)  its parameters in millions
+
+Kept free of torch at import time, so torch-free commands (lookup) can use the spaces'
+text formats.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence
+
+if TYPE_CHECKING:
+    import torch
+
+
+class SpaceError(ValueError):
+    """Bad input to a space (a malformed genotype, an impossible size): one line for the user."""
+
+
+@dataclass(frozen=True)
+class CellSpec:
+    """All a method knows of a space.
+
+    ops: operation names, in α's column order.
+    edges: (src, dst) node pairs, in α's row order.
+    chain: indices into `edges` along the deepest chain of the cell (the path term's edges).
+    cell_types: one α per cell type, e.g. ("cell",) or ("normal", "reduce").
+    """
+
+    ops: tuple[str, ...]
+    edges: tuple[tuple[int, int], ...]
+    chain: tuple[int, ...]
+    cell_types: tuple[str, ...]
+
+    @property
+    def num_edges(self) -> int:
+        return len(self.edges)
+
+    @property
+    def num_ops(self) -> int:
+        return len(self.ops)
+
+
+@dataclass
+class EdgeMix:
+    """How the edges of one cell type mix their operations in one forward pass.
+
+    Dense (ops is None): edge e outputs sum_o weights[e, o] * op_o(x) over every operation.
+    Sparse: edge e outputs sum_k weights[e, k] * op_{ops[e][k]}(x); only those ops run.
+    `ops` holds plain ints so the supernet never waits on the device to learn what to run.
+    """
+
+    weights: "torch.Tensor"
+    ops: list[list[int]] | None = None
+
+    def detach(self) -> "EdgeMix":
+        """The same choice with no gradient to α (for the weight step)."""
+        return EdgeMix(self.weights.detach(), self.ops)
+
+
+# A space's registry lives here, not in the harness, so spaces never import the harness.
+SPACES: dict[str, type] = {}
+
+
+def register_space(cls):
+    """Class decorator: make a space available under its `name`; a clash is a bug."""
+    if cls.name in SPACES:
+        raise ValueError(f"two search spaces are named {cls.name!r}")
+    SPACES[cls.name] = cls
+    return cls
+
+
+def longest_path(
+    edges: Iterable[tuple[int, int, str]],
+    sources: Sequence[int],
+    sinks: Sequence[int],
+    weight: Callable[[str], int],
+) -> int:
+    """Largest total weight over paths from a source to a sink; 0 if no sink is reachable.
+
+    edges are (src, dst, op) with src < dst (cells are DAGs in topological order);
+    `none` edges must already be removed.
+    """
+    best: dict[int, int] = {s: 0 for s in sources}
+    for src, dst, op in sorted(edges, key=lambda e: e[1]):
+        if src in best:
+            best[dst] = max(best.get(dst, 0), best[src] + weight(op))
+    return max((best[s] for s in sinks if s in best and s not in sources), default=0)

@@ -1,0 +1,172 @@
+"""NAS-Bench-201 (Dong & Yang, ICLR 2020): the search supernet and the benchmark's network.
+
+Network: stem conv, three stages of N cells (C, 2C, 4C channels) with a residual reduction
+block between stages, BN-ReLU, global pooling, linear classifier. During search the cells'
+BatchNorms have affine=False and always use batch statistics (track_running_stats=False).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+from torch import nn
+
+from spaces import nb201_arch as arch
+from spaces.base import CellSpec, EdgeMix, SpaceError, longest_path, register_space
+
+
+class ReLUConvBN(nn.Sequential):
+    def __init__(self, c_in, c_out, kernel, stride, affine, track):
+        super().__init__(
+            nn.ReLU(inplace=False),
+            nn.Conv2d(c_in, c_out, kernel, stride, padding=kernel // 2, bias=False),
+            nn.BatchNorm2d(c_out, affine=affine, track_running_stats=track),
+        )
+
+
+class Zero(nn.Module):
+    def forward(self, x):
+        return x.mul(0.0)
+
+
+def make_op(name: str, channels: int, affine: bool, track: bool) -> nn.Module:
+    if name == "none":
+        return Zero()
+    if name == "skip_connect":
+        return nn.Identity()
+    if name == "nor_conv_1x1":
+        return ReLUConvBN(channels, channels, 1, 1, affine, track)
+    if name == "nor_conv_3x3":
+        return ReLUConvBN(channels, channels, 3, 1, affine, track)
+    if name == "avg_pool_3x3":
+        return nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
+    raise SpaceError(f"unknown NAS-Bench-201 operation {name!r}")
+
+
+class ResidualReduction(nn.Module):
+    """The benchmark's reduction block between stages: a stride-2 basic residual block."""
+
+    def __init__(self, c_in, c_out):
+        super().__init__()
+        self.conv_a = ReLUConvBN(c_in, c_out, 3, 2, affine=True, track=True)
+        self.conv_b = ReLUConvBN(c_out, c_out, 3, 1, affine=True, track=True)
+        self.shortcut = nn.Sequential(nn.AvgPool2d(2, 2), nn.Conv2d(c_in, c_out, 1, bias=False))
+
+    def forward(self, x):
+        return self.shortcut(x) + self.conv_b(self.conv_a(x))
+
+
+class SearchCell(nn.Module):
+    """Every operation on every edge; which ones run, and with what weight, is the EdgeMix's."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.edges = nn.ModuleList(
+            nn.ModuleList(make_op(op, channels, affine=False, track=False) for op in arch.OPS) for _ in arch.EDGES
+        )
+        self.none = arch.OPS.index("none")
+
+    def forward(self, x, mix: EdgeMix):
+        nodes = [x]
+        for dst in range(1, arch.NUM_NODES):
+            terms = []
+            for e, (src, edge_dst) in enumerate(arch.EDGES):
+                if edge_dst == dst:
+                    terms += self._edge_terms(e, nodes[src], mix)
+            nodes.append(sum(terms) if terms else torch.zeros_like(x))
+        return nodes[-1]
+
+    def _edge_terms(self, e, h, mix):
+        ops = range(len(arch.OPS)) if mix.ops is None else mix.ops[e]
+        # `none` contributes exactly zero whatever its weight: never computed.
+        return [mix.weights[e, k] * self.edges[e][o](h) for k, o in enumerate(ops) if o != self.none]
+
+
+class InferCell(nn.Module):
+    """A cell with one fixed operation per edge, as the benchmark trained it."""
+
+    def __init__(self, ops: tuple[str, ...], channels: int):
+        super().__init__()
+        self.layers = nn.ModuleList(make_op(op, channels, affine=True, track=True) for op in ops)
+
+    def forward(self, x):
+        nodes = [x]
+        for dst in range(1, arch.NUM_NODES):
+            nodes.append(sum(self.layers[e](nodes[src]) for e, (src, d) in enumerate(arch.EDGES) if d == dst))
+        return nodes[-1]
+
+
+class Network(nn.Module):
+    """The benchmark's macro skeleton around `make_cell(channels)`."""
+
+    def __init__(self, make_cell, channels: int, cells_per_stage: int, num_classes: int):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels))
+        blocks, c_prev = [], channels
+        for stage in range(3):
+            c = channels * 2**stage
+            if stage:
+                blocks.append(ResidualReduction(c_prev, c))
+            blocks += [make_cell(c) for _ in range(cells_per_stage)]
+            c_prev = c
+        self.cells = nn.ModuleList(blocks)
+        self.lastact = nn.Sequential(nn.BatchNorm2d(c_prev), nn.ReLU())
+        self.classifier = nn.Linear(c_prev, num_classes)
+
+    def forward(self, x, mix: dict[str, EdgeMix] | None = None):
+        x = self.stem(x)
+        for cell in self.cells:
+            x = cell(x, mix["cell"]) if isinstance(cell, SearchCell) else cell(x)
+        x = self.lastact(x).mean((2, 3))
+        return self.classifier(x)
+
+
+@dataclasses.dataclass
+class NB201Config:
+    init_channels: int = dataclasses.field(default=16, metadata={"help": "channels of the first stage (C)"})
+    cells_per_stage: int = dataclasses.field(default=5, metadata={"help": "cells per stage (N)"})
+
+    def validate(self):
+        if self.init_channels < 1 or self.cells_per_stage < 1:
+            raise SpaceError("--init-channels and --cells-per-stage must be at least 1")
+
+
+@register_space
+class NB201:
+    name = "nb201"
+    spec = CellSpec(ops=arch.OPS, edges=arch.EDGES, chain=arch.CHAIN, cell_types=("cell",))
+    Config = NB201Config
+    has_benchmark = True  # a derived cell is looked up in the NAS-Bench-201 table
+    # The benchmark's own training protocol for the network weights.
+    weight_decay, nesterov = 5e-4, True
+
+    def supernet(self, config: NB201Config, num_classes: int) -> Network:
+        config.validate()
+        return Network(SearchCell, config.init_channels, config.cells_per_stage, num_classes)
+
+    def derive(self, scores: dict[str, torch.Tensor]) -> tuple[str, ...]:
+        """Each edge keeps its strongest operation, `none` included."""
+        return tuple(arch.OPS[i] for i in scores["cell"].argmax(dim=1).tolist())
+
+    def parse(self, text: str) -> tuple[str, ...]:
+        return arch.parse_arch(text)
+
+    def format(self, genotype: tuple[str, ...]) -> str:
+        return arch.format_arch(genotype)
+
+    def describe(self, genotype: tuple[str, ...]) -> dict:
+        """Skip count, depth and conv depth (edges on the longest 0->3 path; none removed)."""
+        edges = [(s, d, op) for (s, d), op in zip(arch.EDGES, genotype) if op != "none"]
+        return {
+            "skip_count": {"cell": sum(op == "skip_connect" for op in genotype)},
+            "depth": {"cell": longest_path(edges, [0], [3], lambda op: 1)},
+            "conv_depth": {"cell": longest_path(edges, [0], [3], lambda op: int(op in arch.PARAMETRIC))},
+        }
+
+    def network(self, genotype: tuple[str, ...], num_classes: int = 10, channels: int = 16, cells_per_stage: int = 5):
+        return Network(lambda c: InferCell(genotype, c), channels, cells_per_stage, num_classes)
+
+    def params_mb(self, genotype: tuple[str, ...], num_classes: int = 10) -> float:
+        """Parameters of the benchmark's network for this cell, in millions (the table's unit)."""
+        return sum(p.numel() for p in self.network(genotype, num_classes).parameters()) / 1e6

@@ -1,0 +1,58 @@
+"""Shared fixtures: the real data in ../shared/data, and tiny CIFAR-format files made on the spot."""
+
+import os
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+NB201_TABLE = SHARED_DATA / "nb201" / "nb201.csv.gz"
+
+# Tests never download: a missing dataset must fail with its one line, not fetch 140 MB.
+os.environ["NASBENCH_OFFLINE"] = "1"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not (SHARED_DATA / "cifar-10-batches-py" / "data_batch_1").is_file():
+        pytest.fail(f"the real data is missing: expected {SHARED_DATA} (the project's ../shared/data)")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def nb201_table(shared_data) -> Path:
+    return NB201_TABLE
+
+
+def write_cifar10(folder: Path, n_train: int = 200, n_test: int = 50, seed: int = 0) -> Path:
+    """A tiny dataset in the official CIFAR-10 python format (random pixels, balanced labels)."""
+    rng = np.random.default_rng(seed)
+    batches = folder / "cifar-10-batches-py"
+    batches.mkdir(parents=True)
+    for name, n in (("data_batch_1", n_train), ("test_batch", n_test)):
+        batch = {
+            b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
+            b"labels": [i % 10 for i in range(n)],
+            b"batch_label": b"tiny",
+        }
+        (batches / name).write_bytes(pickle.dumps(batch, protocol=2))
+    return folder
+
+
+@pytest.fixture
+def tiny_cifar(tmp_path) -> Path:
+    return write_cifar10(tmp_path / "data")
+
+
+def cli(*args, cwd=None, env=None) -> subprocess.CompletedProcess:
+    """Run the real command line in a fresh interpreter."""
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "nasbench_suite", *map(str, args)],
+        capture_output=True, text=True, cwd=cwd or ROOT, env=full_env, timeout=600,
+    )
