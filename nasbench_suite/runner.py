@@ -143,6 +143,7 @@ def make_record(p: Prepared, rows: list[dict], seconds: float, run_dir: Path) ->
     genotype = p.space.parse(last["genotype"])
     num_classes = data.dataset_format(p.config.dataset).num_classes
     record = {
+        "kind": "search",
         "run_id": run_dir.name,
         "method": p.config.method,
         "space": p.config.space,

@@ -3,7 +3,8 @@
     ∇α L_val(w', α) − ξ · ∇²_{α,w} L_train(w, α) · ∇_{w'} L_val(w', α),
     w' = w − ξ · (∇_w L_train(w, α) + weight_decay·w + momentum·m)   (the virtual SGD step)
 
-The Hessian-vector product is a central finite difference with R = 0.01 / ‖∇_{w'} L_val‖.
+The Hessian-vector product is a central finite difference with R = 0.01 / ‖∇_{w'} L_val‖, as in
+the DARTS code.
 The network is called functionally on w' and w ± R·v, so no model copy is made; the
 BatchNorm running statistics of these extra passes are thrown away.
 """
@@ -12,8 +13,11 @@ import torch
 from torch.func import functional_call
 
 
-def unrolled_arch_backward(model, method, w_opt, train_batch, val_batch, loss_fn) -> torch.Tensor:
-    """Set α.grad to the unrolled gradient; return the validation loss at w'."""
+def unrolled_arch_backward(model, method, w_opt, train_batch, val_batch, loss_fn, scale=0.01) -> torch.Tensor:
+    """Set α.grad to the unrolled gradient; return the validation loss at w'.
+
+    `scale` is the finite difference's step as a norm in weight space (DARTS: 0.01).
+    """
     group = w_opt.param_groups[0]
     lr, wd, momentum = group["lr"], group["weight_decay"], group["momentum"]
     names, weights = zip(*[(n, p) for n, p in model.named_parameters()])
@@ -37,7 +41,7 @@ def unrolled_arch_backward(model, method, w_opt, train_batch, val_batch, loss_fn
     grads = torch.autograd.grad(val_loss, alphas + virtual, allow_unused=True)
     alpha_grads, v = grads[: len(alphas)], [g if g is not None else torch.zeros_like(w) for g, w in zip(grads[len(alphas):], virtual)]
 
-    radius = 0.01 / torch.cat([g.flatten() for g in v]).norm()
+    radius = scale / torch.cat([g.flatten() for g in v]).norm()
     implicit = []
     for sign in (1.0, -1.0):
         with torch.no_grad():

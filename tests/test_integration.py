@@ -1,0 +1,90 @@
+"""The real thing: `nasbench-suite run` on real CIFAR-10 images, looked up in the real table."""
+
+import json
+
+import pytest
+
+from conftest import cli
+from nasbench_suite.benchmark import load_table
+from spaces.nb201 import NB201
+
+RECORD_KEYS = {
+    "method", "space", "dataset", "seed", "genotype", "skip_count", "depth", "conv_depth", "params_mb",
+    "search_seconds", "device", "versions", "config", "benchmark", "alpha", "op_weights",
+}
+METRIC_KEYS = {
+    "epoch", "train_loss", "train_acc", "val_loss", "seconds", "genotype", "skip_count", "depth", "conv_depth",
+    "op_weights", "benchmark",
+}
+
+
+def only_run_dir(out):
+    (run_dir,) = out.iterdir()
+    return run_dir
+
+
+@pytest.mark.parametrize("method", ["darts", "pr_darts", "independent_gate"])
+def test_one_epoch_on_real_images_is_looked_up_in_the_real_table(method, tmp_path, shared_data, nb201_table):
+    out = tmp_path / "runs"
+    result = cli(
+        "run", "--method", method, "--space", "nb201", "--epochs", "1", "--train-subset", "256",
+        "--data-dir", shared_data, "--benchmark", nb201_table, "--out", out,
+    )
+    assert result.returncode == 0, result.stderr
+    run_dir = only_run_dir(out)
+    assert sorted(p.name for p in run_dir.iterdir()) == ["checkpoint.pt", "config.json", "metrics.jsonl", "record.json"]
+
+    record = json.loads((run_dir / "record.json").read_text())
+    assert RECORD_KEYS <= set(record)
+    assert record["method"] == method and record["space"] == "nb201" and record["seed"] == 0
+    row = load_table(nb201_table).lookup(record["genotype"])
+    assert record["benchmark"] == row
+    assert {"cifar10_valid_acc", "cifar10_test_acc", "cifar100_test_acc", "imagenet16_test_acc"} <= set(row)
+    space = NB201()
+    genotype = space.parse(record["genotype"])
+    assert record["params_mb"] == space.params_mb(genotype)
+    assert {k: record[k] for k in ("skip_count", "depth", "conv_depth")} == space.describe(genotype)
+    assert record["config"]["settings"]["epochs"] == 1 and record["config"]["train_subset"] == 256
+    assert record["search_seconds"] > 0 and record["gpu_hours"] is None
+
+    (line,) = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert METRIC_KEYS <= set(line)
+    assert line["genotype"] == record["genotype"]
+    assert len(line["op_weights"]["cell"]) == 6 and len(line["op_weights"]["cell"][0]) == 5
+    if method != "darts":
+        assert {"tau", "activation_probability"} <= set(line) and line["tau"] == 1.0
+        assert record["stretch_a"] == -0.1 and record["stretch_b"] == 1.1
+        assert line["activation_probability"] == line["op_weights"]
+    if method == "pr_darts":
+        assert {"reg_skip", "reg_param", "reg_pool", "reg_path"} <= set(line)
+    assert "nb201 cifar10 test" in result.stdout
+
+
+def test_without_a_table_the_run_finishes_and_says_so(tmp_path, shared_data):
+    out = tmp_path / "runs"
+    result = cli(
+        "run", "--method", "darts", "--space", "nb201", "--epochs", "1", "--train-subset", "40", "--batch-size", "8",
+        "--init-channels", "4", "--cells-per-stage", "1", "--data-dir", shared_data, "--out", out,
+        env={"NASBENCH_CACHE": str(tmp_path / "empty-cache")},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "nothing was looked up" in result.stdout
+    record = json.loads((only_run_dir(out) / "record.json").read_text())
+    assert record["benchmark"] is None
+
+
+def test_same_seed_same_genotype_from_the_command_line(tmp_path, shared_data):
+    def genotype(seed, out):
+        result = cli(
+            "run", "--method", "pr_darts", "--space", "nb201", "--epochs", "2", "--train-subset", "80",
+            "--batch-size", "8", "--init-channels", "4", "--cells-per-stage", "1", "--seed", seed,
+            "--data-dir", shared_data, "--out", out,
+        )
+        assert result.returncode == 0, result.stderr
+        run_dirs = sorted(out.iterdir(), key=lambda p: p.stat().st_mtime)
+        record = json.loads((run_dirs[-1] / "record.json").read_text())
+        return record["genotype"], record["alpha"]
+
+    out = tmp_path / "runs"
+    assert genotype(3, out) == genotype(3, out)
+    assert len(list(out.iterdir())) == 2  # two runs, two directories
