@@ -55,6 +55,10 @@ def main(argv: list[str] | None = None) -> int:
     except USER_ERRORS as err:
         print(f"nasbench-suite {name}: error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # a full disk, a read-only or missing directory: the environment, not a bug
+        where = f" ({err.filename})" if err.filename else ""
+        print(f"nasbench-suite {name}: error: {err.strerror or err}{where}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"nasbench-suite {name}: interrupted", file=sys.stderr)
         return 130

@@ -28,18 +28,22 @@ def write_atomic(path: Path, data: bytes) -> None:
     """Write to a temporary file beside `path`, flush it to disk, then rename over `path`.
 
     A reader sees the old file or the new one, never half of either; on any failure
-    (a full disk) the old file is left untouched and the temporary one removed.
+    (a full disk) the old file is left untouched, the temporary one removed, and the
+    error is one UsageError line naming the file.
     """
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    except OSError as err:
+        raise UsageError(f"cannot write {path}: {err.strerror or err}; its previous version, if any, is untouched")
+    finally:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def to_json(obj) -> bytes:

@@ -11,7 +11,11 @@ A space is a class registered with @register_space, instantiated without argumen
     Config: dataclass               its own run flags (--init-channels, ...), with validate()
     weight_decay, nesterov          its standard protocol for the network weights
     has_benchmark: bool             (optional) derived cells are looked up in a table
-    supernet(config, num_classes)   nn.Module; forward(x, {cell_type: EdgeMix}) -> logits
+    supernet(config, num_classes, fast=True)
+                                    nn.Module; forward(x, {cell_type: EdgeMix}) -> logits. Its
+                                    cells have a `fast` attribute: True runs the fast path, False
+                                    the plain reference path (each op of each edge on its own);
+                                    both compute the same function on the same weights
     derive({cell_type: scores})     genotype from (edges x ops) scores, larger = stronger
     parse(text) / format(genotype)  the genotype's text form; parse raises SpaceError
     describe(genotype)              {"skip_count"|"depth"|"conv_depth": {cell_type: int}}

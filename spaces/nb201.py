@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from spaces import nb201_arch as arch
@@ -58,29 +59,74 @@ class ResidualReduction(nn.Module):
 
 
 class SearchCell(nn.Module):
-    """Every operation on every edge; which ones run, and with what weight, is the EdgeMix's."""
+    """Every operation on every edge; which ones run, and with what weight, is the EdgeMix's.
 
-    def __init__(self, channels: int):
+    Two paths compute the same function on the same weights. The plain one runs each
+    operation of each edge on its own, as the original NAS-Bench-201 code does. The fast one
+    (default) works per source node: the ReLU, the pooling and the identity are computed once
+    for all outgoing edges, the convolutions of one kind on every outgoing edge run as one
+    wider convolution, and each edge's weight is the scale of the BatchNorm that follows.
+    """
+
+    def __init__(self, channels: int, fast: bool = True):
         super().__init__()
         self.edges = nn.ModuleList(
             nn.ModuleList(make_op(op, channels, affine=False, track=False) for op in arch.OPS) for _ in arch.EDGES
         )
-        self.none = arch.OPS.index("none")
+        self.channels, self.fast = channels, fast
 
     def forward(self, x, mix: EdgeMix):
+        return self._forward_fast(x, mix) if self.fast else self._forward_plain(x, mix)
+
+    def _forward_plain(self, x, mix):
         nodes = [x]
         for dst in range(1, arch.NUM_NODES):
             terms = []
             for e, (src, edge_dst) in enumerate(arch.EDGES):
                 if edge_dst == dst:
-                    terms += self._edge_terms(e, nodes[src], mix)
+                    terms += [mix.weights[e, k] * self.edges[e][o](nodes[src]) for k, o in _active(mix, e)]
             nodes.append(sum(terms) if terms else torch.zeros_like(x))
         return nodes[-1]
 
-    def _edge_terms(self, e, h, mix):
-        ops = range(len(arch.OPS)) if mix.ops is None else mix.ops[e]
-        # `none` contributes exactly zero whatever its weight: never computed.
-        return [mix.weights[e, k] * self.edges[e][o](h) for k, o in enumerate(ops) if o != self.none]
+    def _forward_fast(self, x, mix):
+        totals: list[torch.Tensor | None] = [x] + [None] * (arch.NUM_NODES - 1)
+        for src in range(arch.NUM_NODES - 1):
+            h = totals[src] if totals[src] is not None else torch.zeros_like(x)
+            for op, uses in _uses_by_op(mix, src).items():
+                weights = mix.weights[[e for e, _, _ in uses], [k for _, k, _ in uses]]
+                for (_, _, dst), term in zip(uses, self._shared_op(op, h, uses, weights)):
+                    totals[dst] = term if totals[dst] is None else totals[dst] + term
+        return totals[-1] if totals[-1] is not None else torch.zeros_like(x)
+
+    def _shared_op(self, op: str, h, uses, weights):
+        """Weighted outputs of `op` on input h for each (edge, column, dst) in `uses`."""
+        if op == "skip_connect":
+            return [w * h for w in weights]
+        if op == "avg_pool_3x3":
+            pooled = self.edges[uses[0][0]][arch.OPS.index(op)](h)
+            return [w * pooled for w in weights]
+        convs = [self.edges[e][arch.OPS.index(op)][1] for e, _, _ in uses]
+        wide = torch.cat([conv.weight for conv in convs])
+        y = F.conv2d(F.relu(h), wide, padding=convs[0].padding)
+        # affine-free BatchNorm on batch statistics, scaled per edge: w * BN(conv(relu(h))).
+        y = F.batch_norm(y, None, None, weights.repeat_interleave(self.channels), None, True, 0.0, 1e-5)
+        return y.split(self.channels, dim=1)
+
+
+def _active(mix: EdgeMix, e: int):
+    """(column, op index) pairs edge e runs; `none` contributes exactly zero, so never runs."""
+    ops = range(len(arch.OPS)) if mix.ops is None else mix.ops[e]
+    return [(k, o) for k, o in enumerate(ops) if arch.OPS[o] != "none"]
+
+
+def _uses_by_op(mix: EdgeMix, src: int) -> dict[str, list[tuple[int, int, int]]]:
+    """For edges leaving node src: op name -> [(edge, column in mix.weights, dst)]."""
+    uses: dict[str, list] = {}
+    for e, (edge_src, dst) in enumerate(arch.EDGES):
+        if edge_src == src:
+            for k, o in _active(mix, e):
+                uses.setdefault(arch.OPS[o], []).append((e, k, dst))
+    return uses
 
 
 class InferCell(nn.Module):
@@ -141,9 +187,9 @@ class NB201:
     # The benchmark's own training protocol for the network weights.
     weight_decay, nesterov = 5e-4, True
 
-    def supernet(self, config: NB201Config, num_classes: int) -> Network:
+    def supernet(self, config: NB201Config, num_classes: int, fast: bool = True) -> Network:
         config.validate()
-        return Network(SearchCell, config.init_channels, config.cells_per_stage, num_classes)
+        return Network(lambda c: SearchCell(c, fast), config.init_channels, config.cells_per_stage, num_classes)
 
     def derive(self, scores: dict[str, torch.Tensor]) -> tuple[str, ...]:
         """Each edge keeps its strongest operation, `none` included."""

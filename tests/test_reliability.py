@@ -1,0 +1,199 @@
+"""Stops and failures: resume after SIGKILL or Ctrl-C, NaN losses, full disks, concurrent runs."""
+
+import errno
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import ROOT, cli
+from nasbench_suite import records
+from nasbench_suite.errors import UsageError
+
+# Tiny but slow enough per epoch (25 steps) that a signal lands mid-run.
+RUN = ["run", "--method", "pr_darts", "--space", "nb201", "--epochs", "3", "--train-subset", "200",
+       "--batch-size", "4", "--init-channels", "4", "--cells-per-stage", "1", "--seed", "5"]
+TIMES = {"run_id", "finished_at", "search_seconds", "gpu_hours", "seconds"}
+
+
+def without_times(obj):
+    if isinstance(obj, dict):
+        return {k: without_times(v) for k, v in obj.items() if k not in TIMES}
+    if isinstance(obj, list):
+        return [without_times(v) for v in obj]
+    return obj
+
+
+def start(args, data_dir, out):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "nasbench_suite", *args, "--data-dir", str(data_dir), "--out", str(out)]
+    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_epochs(out: Path, n: int, proc, timeout=120) -> Path:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        for metrics in out.glob("*/metrics.jsonl"):
+            if len(metrics.read_text().splitlines()) >= n:
+                return metrics.parent
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    raise AssertionError("the run never finished its first epoch")
+
+
+def finished(run_dir: Path):
+    record = json.loads((run_dir / "record.json").read_text())
+    metrics = records.read_jsonl(run_dir / "metrics.jsonl")
+    return without_times(record), without_times(metrics)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory, shared_data):
+    out = tmp_path_factory.mktemp("whole")
+    proc = start(RUN, shared_data, out)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    (run_dir,) = out.iterdir()
+    return finished(run_dir)
+
+
+@pytest.mark.parametrize("sig, exit_code", [(signal.SIGKILL, -signal.SIGKILL), (signal.SIGINT, 130)])
+def test_a_stopped_search_resumes_to_the_same_record(sig, exit_code, uninterrupted, tmp_path, shared_data):
+    out = tmp_path / "runs"
+    proc = start(RUN, shared_data, out)
+    run_dir = wait_for_epochs(out, 1, proc)
+    proc.send_signal(sig)
+    out_text, err = proc.communicate(timeout=60)
+    assert proc.returncode == exit_code
+    assert not (run_dir / "record.json").exists()
+    assert not list(run_dir.glob(".*.tmp"))
+    if sig == signal.SIGINT:
+        assert f"--resume {run_dir}" in out_text and "Traceback" not in err
+    result = cli("run", "--resume", run_dir)
+    assert result.returncode == 0, result.stderr
+    assert finished(run_dir) == uninterrupted
+
+
+def test_resuming_a_finished_run_is_refused(tmp_path, tiny_cifar):
+    out = tmp_path / "runs"
+    args = [*RUN[:5], "--epochs", "1", "--train-subset", "20", "--batch-size", "4", "--init-channels", "4",
+            "--cells-per-stage", "1", "--data-dir", tiny_cifar, "--out", out]
+    assert cli(*args).returncode == 0
+    (run_dir,) = out.iterdir()
+    before = (run_dir / "record.json").read_bytes()
+    result = cli("run", "--resume", run_dir)
+    assert result.returncode == 2 and "finished run" in result.stderr
+    assert (run_dir / "record.json").read_bytes() == before
+
+
+def test_resume_of_something_that_is_not_a_run(tmp_path):
+    result = cli("run", "--resume", tmp_path)
+    assert result.returncode == 2 and "not a resumable run" in result.stderr
+
+
+def tiny_config(data_dir, epochs=3):
+    from nasbench_suite.run import RunConfig
+
+    return RunConfig(
+        method="darts", space="nb201", data_dir=str(data_dir), train_subset=40, device="cpu",
+        settings={"epochs": epochs, "batch_size": 8, "seed": 0},
+        method_config={}, space_config={"init_channels": 4, "cells_per_stage": 1},
+    )
+
+
+def test_a_nan_loss_stops_the_run_naming_the_epoch_and_keeps_the_last_good_checkpoint(tmp_path, tiny_cifar, monkeypatch):
+    import nasbench_suite.runner as runner
+
+    prepared = []
+    real_prepare = runner.prepare
+    monkeypatch.setattr(runner, "prepare", lambda config: prepared.append(real_prepare(config)) or prepared[-1])
+
+    def poison_after_first_epoch(row):
+        if row["epoch"] == 1:  # the weights go bad after epoch 1 has been checkpointed
+            with torch.no_grad():
+                next(prepared[0].searcher.model.parameters()).fill_(float("nan"))
+
+    with pytest.raises(UsageError, match=r"NaN or infinite in epoch 2.*last good checkpoint \(epoch 1\)"):
+        runner.start_run(tiny_config(tiny_cifar), tmp_path / "runs", on_epoch=poison_after_first_epoch)
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    assert not (run_dir / "record.json").exists()
+    assert len(records.read_jsonl(run_dir / "metrics.jsonl")) == 1
+    state = torch.load(run_dir / "checkpoint.pt", weights_only=True)
+    assert state["epoch"] == 1
+    assert all(torch.isfinite(v).all() for v in state["searcher"]["model"].values() if v.is_floating_point())
+
+
+def test_a_full_disk_while_writing_leaves_the_old_file_and_no_debris(tmp_path, monkeypatch):
+    target = tmp_path / "record.json"
+    records.write_json(target, {"old": True})
+
+    def no_space(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(records.os, "fsync", no_space)
+    with pytest.raises(UsageError, match="No space left on device"):
+        records.write_json(target, {"new": True})
+    assert json.loads(target.read_text()) == {"old": True}
+    assert [p.name for p in tmp_path.iterdir()] == ["record.json"]
+
+
+def test_a_full_disk_mid_run_is_one_line_and_keeps_what_was_written(tmp_path, tiny_cifar):
+    """The real command, with the disk 'filling up' after config.json was written."""
+    out = tmp_path / "runs"
+    code = (
+        "import errno, os, sys\n"
+        "import nasbench_suite.records as r\n"
+        "real = r.os.fsync\n"
+        "calls = []\n"
+        "def fsync(fd):\n"
+        "    calls.append(fd)\n"
+        "    if len(calls) > 1: raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))\n"
+        "    real(fd)\n"
+        "r.os.fsync = fsync\n"
+        "from nasbench_suite.cli import main\n"
+        f"sys.exit(main(sys.argv[1:]))\n"
+    )
+    args = [*RUN[:5], "--epochs", "1", "--train-subset", "20", "--batch-size", "4", "--init-channels", "4",
+            "--cells-per-stage", "1", "--data-dir", str(tiny_cifar), "--out", str(out)]
+    result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=ROOT,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and "No space left on device" in result.stderr
+    (run_dir,) = out.iterdir()
+    assert sorted(p.name for p in run_dir.iterdir()) == ["config.json"]
+    assert json.loads((run_dir / "config.json").read_text())["method"] == "pr_darts"
+
+
+def test_an_unwritable_results_directory_is_one_line(tmp_path, tiny_cifar):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    args = [*RUN[:5], "--epochs", "1", "--train-subset", "20", "--init-channels", "4", "--cells-per-stage", "1",
+            "--data-dir", tiny_cifar, "--out", blocker / "runs"]
+    result = cli(*args)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "cannot create a run directory" in result.stderr
+    assert blocker.read_text() == "not a directory"
+
+
+def test_run_directories_started_together_never_collide(tmp_path, tiny_cifar):
+    out = tmp_path / "runs"
+    args = [*RUN[:5], "--epochs", "1", "--train-subset", "20", "--batch-size", "4", "--init-channels", "4",
+            "--cells-per-stage", "1"]
+    procs = [start(args, tiny_cifar, out) for _ in range(4)]
+    for proc in procs:
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+    run_dirs = list(out.iterdir())
+    assert len(run_dirs) == 4
+    assert all((d / "record.json").is_file() for d in run_dirs)
+
+
+def test_new_run_dirs_in_the_same_second_are_distinct(tmp_path):
+    dirs = {records.new_run_dir(tmp_path, "same") for _ in range(200)}
+    assert len(dirs) == 200
