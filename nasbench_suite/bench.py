@@ -1,0 +1,179 @@
+"""`nasbench-suite bench`: time search and training steps, fast path against the plain one.
+
+Each measurement runs in a fresh process, so its peak memory is its own (peak RSS on the
+CPU, peak allocated memory on a GPU). Images per second count the images the weights are
+trained on: a search step trains on `batch_size` images of the weight half (and steps α
+on as many of the other half), so an epoch over N weight-half images takes
+N / images_per_second seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import platform
+import re
+from pathlib import Path
+
+from nasbench_suite import records, registry
+from nasbench_suite.errors import UsageError
+
+# Standard sizes (DESIGN.md): the search supernets and the evaluation network.
+SEARCH_SIZES = {"nb201": {"init_channels": 16, "cells_per_stage": 5}, "darts": {"init_channels": 16, "layers": 8}}
+SEARCH_BATCH = 64
+PATHS = ("plain", "fast")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--space", action="append", help="only this space (repeatable)")
+    parser.add_argument("--method", action="append", help="only this method (repeatable)")
+    parser.add_argument("--phase", choices=("search", "train"), action="append", help="only this phase")
+    parser.add_argument("--path", choices=PATHS, action="append", help="only this path")
+    parser.add_argument("--steps", type=int, default=5, help="timed steps per measurement, after one warm-up (default 5)")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--json", action="store_true", help="print the measurements as a JSON list")
+    parser.add_argument("--out", type=Path, default=Path("results/bench"), help="folder of <machine>.json (default results/bench)")
+
+
+def plan(args) -> list[dict]:
+    spaces = args.space or [s for s in registry.space_names() if s in SEARCH_SIZES]
+    methods = args.method or registry.method_names()
+    for name in spaces:
+        registry.get_space(name)
+    for name in methods:
+        registry.get_method(name)
+    if args.steps < 1:
+        raise UsageError("--steps must be at least 1")
+    jobs = []
+    if "search" in (args.phase or ["search", "train"]):
+        for space in spaces:
+            for method in methods:
+                for path in args.path or PATHS:
+                    jobs.append({"space": space, "method": method, "phase": "search", "path": path})
+    return jobs
+
+
+def measure(job: dict, steps: int, device_name: str) -> dict:
+    """One measurement, in the calling process."""
+    import resource
+    import time
+
+    import torch
+
+    from nasbench_suite.runner import resolve_device
+
+    device = resolve_device(device_name)
+    torch.manual_seed(0)
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    step, batch_size = _search_step(job, device)
+    step()  # warm-up: allocator, kernels, lazy initialisation
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+        peak_mb = torch.cuda.max_memory_allocated() / 2**20
+    else:
+        peak_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024
+    seconds = (time.perf_counter() - start) / steps
+    return {**job, "batch_size": batch_size, "images_per_second": batch_size / seconds,
+            "ms_per_step": 1000 * seconds, "peak_memory_mb": peak_mb, "device": _device_label(device)}
+
+
+def _search_step(job: dict, device):
+    """A closure doing one α step and one weight step of the standard search on random images."""
+    import torch
+
+    from nasbench_suite.data import DATASETS, Augment, Split
+    from nasbench_suite.search import Searcher, SearchSettings
+
+    space, cls = registry.get_space(job["space"]), registry.get_method(job["method"])
+    method = cls(space.spec, cls.Config())
+    images = torch.randint(0, 256, (2 * SEARCH_BATCH, 3, 32, 32), dtype=torch.uint8)
+    halves = [Split(images[i::2], torch.randint(0, 10, (SEARCH_BATCH,))) for i in (0, 1)]
+    settings = SearchSettings(epochs=50, batch_size=SEARCH_BATCH)
+    searcher = Searcher(space, space.Config(**SEARCH_SIZES[job["space"]]), method, settings, device, *halves,
+                        Augment(DATASETS["cifar10"], device), 10)
+    for module in searcher.model.modules():
+        if hasattr(module, "fast"):
+            module.fast = job["path"] == "fast"
+    order = torch.arange(SEARCH_BATCH, device=device)
+    method.start_epoch(0, settings.epochs)
+
+    def step():
+        train = searcher._batch(searcher.weight_half, order, 0)
+        searcher.arch_step(train, searcher._batch(searcher.arch_half, order, 0))
+        searcher.weight_step(train)
+
+    return step, SEARCH_BATCH
+
+
+def _device_label(device) -> str:
+    import torch
+
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"{platform.machine()} cpu, {torch.get_num_threads()} threads"
+
+
+def _measure_in_child(job, steps, device_name, queue):
+    try:
+        queue.put(measure(job, steps, device_name))
+    except Exception as err:  # reported by the parent as one line
+        queue.put({"error": f"{type(err).__name__}: {err}"})
+
+
+def run_isolated(job: dict, steps: int, device_name: str) -> dict:
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_measure_in_child, args=(job, steps, device_name, queue))
+    proc.start()
+    result = queue.get()
+    proc.join()
+    if "error" in result:
+        raise UsageError(f"measuring {job}: {result['error']}")
+    return result
+
+
+def main(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    jobs = plan(args)
+    console = Console(stderr=args.json)
+    results = []
+    with console.status("measuring") as status:
+        for i, job in enumerate(jobs, 1):
+            status.update(f"measuring {i}/{len(jobs)}: {job['phase']} {job['space']} {job['method']} ({job['path']})")
+            results.append(run_isolated(job, args.steps, args.device))
+    _add_speedups(results)
+    machine = _slug(results[0]["device"]) if results else "none"
+    args.out.mkdir(parents=True, exist_ok=True)
+    records.write_json(args.out / f"{machine}.json", {"machine": machine, "versions": records.versions(), "measurements": results})
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return 0
+    table = Table(title=f"{machine}: {args.steps} timed steps each (results in {args.out / (machine + '.json')})")
+    for column in ("phase", "space", "method", "path", "batch", "images/s", "ms/step", "peak MB", "vs plain"):
+        table.add_column(column, justify="right" if column not in ("phase", "space", "method", "path") else "left")
+    for r in results:
+        table.add_row(r["phase"], r["space"], r["method"], r["path"], str(r["batch_size"]), f"{r['images_per_second']:.1f}",
+                      f"{r['ms_per_step']:.1f}", f"{r['peak_memory_mb']:.0f}", f"{r.get('speedup_vs_plain', 1.0):.2f}x")
+    console.print(table)
+    return 0
+
+
+def _add_speedups(results: list[dict]) -> None:
+    plain = {(r["phase"], r["space"], r["method"]): r["ms_per_step"] for r in results if r["path"] == "plain"}
+    for r in results:
+        base = plain.get((r["phase"], r["space"], r["method"]))
+        if base:
+            r["speedup_vs_plain"] = base / r["ms_per_step"]
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
