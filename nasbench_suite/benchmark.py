@@ -1,20 +1,24 @@
 """The compact NAS-Bench-201 table: one row per cell (index, arch, metric columns), read as CSV.
 
-The format: a header line, then one line per cell; plain comma-separated values, no
-quoting (no value contains a comma); numbers as Python writes them, an empty field where
-the source has no value; optionally gzip-compressed. `benchmark import` writes it.
+The format: a header `index,arch,<metric columns>`, then one line per cell; plain
+comma-separated values, no quoting (no value holds a comma); numbers as Python writes
+them, an empty field where the source has no value; optionally gzip-compressed.
+`benchmark import` writes it.
 
-Torch-free and pandas-free, and rows are parsed only when asked for, so `lookup` answers
-from a cold start in a fraction of a second. Which number is which (cifar10-valid x-valid
-vs. cifar10 ori-test, 200 vs. 12 epochs): nasbench_suite.nb201_columns.
+Torch-free and pandas-free. A lookup finds its line in the text and parses only that, so
+`lookup` answers from a cold start in a fraction of a second even for the widest table.
+Which number is which (cifar10-valid x-valid vs. cifar10 ori-test, 200 vs. 12 epochs):
+nasbench_suite.nb201_columns.
 """
 
 from __future__ import annotations
 
 import functools
 import gzip
+import json
 import math
 import os
+import re
 import zlib
 from pathlib import Path
 from typing import Iterator
@@ -25,42 +29,79 @@ from nasbench_suite.paths import default_benchmark
 from spaces import nb201_arch
 
 KEYS = ("index", "arch")
+# A line whose numbers are already JSON numbers (what the writer and pandas write) is passed on as it is.
+_JSON_READY = re.compile(r"\d+,[a-z0-9_|~+]+(?:,(?:-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?)?)*")
 
 
 class Table:
     """Rows keyed by the official architecture string, parsed on demand."""
 
-    def __init__(self, path: Path, header: list[str], lines: dict[str, tuple[int, str]]):
-        self.path, self.header, self._lines = path, header, lines
-        self.columns = [c for c in header if c not in KEYS]
+    def __init__(self, path: Path, header: list[str], text: str):
+        self.path, self.header, self._text = path, header, text
+        self.columns = header[len(KEYS):]
+
+    @functools.cached_property
+    def _lines(self) -> list[tuple[int, str]]:
+        """(line number, line) of every row; the whole table's shape is checked here."""
+        lines, seen = [], {}
+        for line_no, line in enumerate(self._text.splitlines()[1:], start=2):
+            if line:
+                self._check_fields(line_no, line)
+                arch = line.split(",", 2)[1]
+                if arch in seen:
+                    raise UsageError(f"{self.path} line {line_no} repeats the cell {arch} (line {seen[arch]})")
+                seen[arch] = line_no
+                lines.append((line_no, line))
+        if not lines:
+            raise UsageError(f"the benchmark table {self.path} has no rows")
+        return lines
 
     def __len__(self):
         return len(self._lines)
 
     def lookup(self, arch: str) -> dict | None:
         """index, arch and every metric of a cell (empty as None), or None when the table lacks it."""
-        found = self._lines.get(nb201_arch.canonical(arch))
-        return self._parse(*found) if found else None
+        # only the arch field holds letters, so ",<arch>," can only match there
+        at = self._text.find(f",{nb201_arch.canonical(arch)},")
+        if at < 0:
+            return None
+        start, end = self._text.rfind("\n", 0, at) + 1, self._text.find("\n", at)
+        line = self._text[start : end if end >= 0 else len(self._text)].rstrip("\r")
+        line_no = self._text.count("\n", 0, start) + 1
+        self._check_fields(line_no, line)
+        return self._parse(line_no, line)
 
     def rows(self) -> Iterator[dict]:
         """Every row, in the file's order."""
-        for line_no, line in self._lines.values():
+        for line_no, line in self._lines:
             yield self._parse(line_no, line)
 
     def csv_text(self) -> str:
-        """The table as plain CSV in the file's order; a non-numeric value is refused, not passed on."""
-        for line_no, line in self._lines.values():
-            self._parse(line_no, line)
-        return "\n".join([",".join(self.header), *(line for _, line in self._lines.values())]) + "\n"
+        """The table as plain CSV, rows as stored (their shape checked)."""
+        return "\n".join([",".join(self.header), *(line for _, line in self._lines)]) + "\n"
+
+    def json_text(self) -> str:
+        """A JSON list of row objects (empty values as null), built from the text where it already is JSON."""
+        keys = [f'"{c}": ' for c in self.columns]
+        objects = []
+        for line_no, line in self._lines:
+            if not _JSON_READY.fullmatch(line):
+                line = format_line(self._parse(line_no, line), self.columns)
+            index, arch, *values = line.split(",")
+            pairs = ", ".join(k + (v or "null") for k, v in zip(keys, values))
+            objects.append(f'{{"index": {index}, "arch": {json.dumps(arch)}, {pairs}}}')
+        return "[\n" + ",\n".join(objects) + "\n]\n"
+
+    def _check_fields(self, line_no: int, line: str) -> None:
+        if line.count(",") != len(self.header) - 1:
+            raise UsageError(f"{self.path} line {line_no} has {line.count(',') + 1} fields, the header {len(self.header)}: truncated?")
 
     def _parse(self, line_no: int, line: str) -> dict:
-        row = dict(zip(self.header, line.split(",")))
+        index, arch, *values = line.split(",")
         try:
-            parsed = {"index": int(row["index"]), "arch": row["arch"]}
-            parsed.update({c: _number(row[c]) for c in self.columns})
+            return {"index": int(index), "arch": arch, **{c: _number(v) for c, v in zip(self.columns, values)}}
         except ValueError as err:
             raise UsageError(f"{self.path} line {line_no} is not numeric: {err}")
-        return parsed
 
 
 def resolve(path: str | Path | None) -> Path | None:
@@ -73,15 +114,11 @@ def resolve(path: str | Path | None) -> Path | None:
 
 def load_table(path: str | Path) -> Table:
     path = Path(path)
-    stat = _stat(path)
-    return _load(path.resolve(), stat.st_mtime_ns, stat.st_size)
-
-
-def _stat(path: Path):
     try:
-        return path.stat()
+        stat = path.stat()
     except OSError as err:
         raise UsageError(f"cannot read benchmark {path}: {err.strerror or err}")
+    return _load(path.resolve(), stat.st_mtime_ns, stat.st_size)
 
 
 @functools.lru_cache(maxsize=4)
@@ -91,28 +128,11 @@ def _load(path: Path, mtime_ns: int, size: int) -> Table:
         text = gzip.decompress(raw).decode() if raw[:2] == b"\x1f\x8b" else raw.decode()
     except (OSError, EOFError, UnicodeDecodeError, gzip.BadGzipFile, zlib.error) as err:
         raise UsageError(f"cannot read benchmark {path}: truncated or not a CSV table ({type(err).__name__}: {err})")
-    lines = text.splitlines()
-    header = lines[0].split(",") if lines else []
-    if not set(KEYS) <= set(header) or len(header) < 3:
-        raise UsageError(f"{path} is not a compact benchmark table: the header needs index, arch and metric columns, got {header[:5]}")
-    return Table(path, header, _index_lines(path, header, lines))
-
-
-def _index_lines(path: Path, header: list[str], lines: list[str]) -> dict[str, tuple[int, str]]:
-    arch_at, commas = header.index("arch"), len(header) - 1
-    by_arch = {}
-    for line_no, line in enumerate(lines[1:], start=2):
-        if not line:
-            continue
-        if line.count(",") != commas:
-            raise UsageError(f"{path} line {line_no} has {line.count(',') + 1} fields, the header {len(header)}: truncated?")
-        arch = line.split(",", arch_at + 1)[arch_at]
-        if arch in by_arch:
-            raise UsageError(f"{path} line {line_no} repeats the cell {arch} (line {by_arch[arch][0]})")
-        by_arch[arch] = (line_no, line)
-    if not by_arch:
-        raise UsageError(f"the benchmark table {path} has no rows")
-    return by_arch
+    end = text.find("\n")
+    header = (text if end < 0 else text[:end]).rstrip("\r").split(",")
+    if header[: len(KEYS)] != list(KEYS) or len(header) <= len(KEYS):
+        raise UsageError(f"{path} is not a compact benchmark table: the header must be index,arch,<metric columns>, got {header[:4]}")
+    return Table(path, header, text)
 
 
 def _number(text: str) -> float | None:
@@ -122,13 +142,9 @@ def _number(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def format_table(columns: list[str], rows: list[dict]) -> str:
-    """CSV text of rows (dicts with index, arch and some of `columns`; a missing value stays empty)."""
-    lines = [",".join([*KEYS, *columns])]
-    for row in rows:
-        values = (_format_number(row.get(c)) for c in columns)
-        lines.append(",".join([str(row["index"]), row["arch"], *values]))
-    return "\n".join(lines) + "\n"
+def format_line(row: dict, columns: list[str]) -> str:
+    """One CSV line of a row (a dict with index, arch and some of `columns`; missing values stay empty)."""
+    return ",".join([str(row["index"]), row["arch"], *(_format_number(row.get(c)) for c in columns)])
 
 
 def _format_number(value) -> str:
@@ -136,6 +152,10 @@ def _format_number(value) -> str:
         return ""
     value = float(value)  # numpy scalars too; repr is the shortest text that reads back exactly
     return repr(value) if math.isfinite(value) else ""
+
+
+def format_table(columns: list[str], rows: list[dict]) -> str:
+    return "\n".join([",".join([*KEYS, *columns]), *(format_line(row, columns) for row in rows)]) + "\n"
 
 
 def write_table(path: Path, columns: list[str], rows: list[dict]) -> None:

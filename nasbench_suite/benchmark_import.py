@@ -38,7 +38,7 @@ def main(args: argparse.Namespace) -> int:
     scratches = []
     for path in args.paths:
         values, scratch = read_source(path, output)
-        scratches += [scratch] if scratch else []
+        scratches.append(scratch)
         for index, cell in values.items():
             row = merged.setdefault(index, {"index": index, "arch": nb201_arch.index_to_arch(index)})
             for column, value in cell.items():
@@ -50,7 +50,7 @@ def main(args: argparse.Namespace) -> int:
                          "(--allow-partial writes them anyway)")
     columns = sorted(origin, key=nb201_columns.sort_key)
     benchmark.write_table(output, columns, [merged[i] for i in sorted(merged)])
-    for scratch in scratches:
+    for scratch in filter(None, scratches):
         scratch.remove()
     print(f"wrote {len(merged):,} cells x {len(columns)} columns to {output}")
     return 0
@@ -58,29 +58,26 @@ def main(args: argparse.Namespace) -> int:
 
 def read_source(path: Path, output: Path) -> tuple[dict[int, dict], Scratch | None]:
     """{index: {column: value}} of one PATH, checked against the space's enumeration, and the
-    resume file of a per-cell directory (to remove once the table is written)."""
+    resume file of an official source (to remove once the table is written)."""
     kind = nb201_official.sniff(path)
     if kind == "csv":
         return _read_compact(path), None
     with _console().status(f"loading {path} (weights-only / restricted unpickling)"):
         official = nb201_official.open_official(path, kind)
     check_cell_strings(official.meta_archs, path)
-    scratch = Scratch(path, path / nb201_official.META_FILE, output) if kind == "nats-dir" else None
-    values = scratch.load() if scratch else {}
-    if scratch:
-        scratch.open(values)
+    scratch = Scratch(path, path / nb201_official.META_FILE if kind == "nats-dir" else path, output)
+    values = scratch.load()
+    scratch.open(values)
     try:
         with _progress() as progress:
             task = progress.add_task(f"reading {path.name}", total=len(official.indexes), completed=len(values))
             for index in official.indexes:
                 if index not in values:
                     values[index] = _cell_values(official, index)
-                    if scratch:
-                        scratch.add(index, values[index])
+                    scratch.add(index, values[index])
                     progress.advance(task)
     finally:
-        if scratch:
-            scratch.close()
+        scratch.close()
     return {i: values[i] for i in official.indexes}, scratch
 
 

@@ -1,11 +1,13 @@
-"""Cells already read from a per-cell benchmark directory, so that an interrupted import resumes.
+"""Cells already read from an official benchmark, so that an interrupted import resumes.
 
 A NATS-Bench -simple directory is 15,625 compressed pickles: minutes of work. Each cell's
 columns are appended as one JSON line to a scratch file beside the output table; a rerun of
-the same import skips the cells found there. The first line names the source (its path and
-its meta file's size and time): a scratch file of another source, or of an older
-extraction, is started afresh. A torn last line (the process was killed mid-write) is
-ignored. The importer removes the file once the table is written.
+the same import skips the cells found there. The first line names the source (its path,
+and the size and time of the file that stamps it: the directory's meta file, or the file
+itself): a scratch file of another source, or of an older extraction, is started afresh.
+A torn last line (the process was killed mid-write) is ignored. The importer removes the
+file once the table is written. (A .pth must be loaded whole again on a rerun; only the
+per-cell work is skipped.)
 """
 
 from __future__ import annotations

@@ -62,9 +62,7 @@ def _one_cell(table: benchmark.Table, arch: str, fmt: str) -> str:
 
 
 def _all_cells(table: benchmark.Table, fmt: str) -> str:
-    if fmt == "csv":
-        return table.csv_text()
-    return "[\n" + ",\n".join(json.dumps(row) for row in table.rows()) + "\n]\n"
+    return table.csv_text() if fmt == "csv" else table.json_text()
 
 
 def _emit(text: str, output: Path | None) -> None:

@@ -93,3 +93,15 @@ def test_bad_requests_get_one_line(nb201_table, tmp_path, monkeypatch, capsys):
         assert main(args) == 2, args
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and says in err, (args, err)
+
+
+def test_all_cells_as_json_from_a_hand_written_table(tmp_path, capsys):
+    """Numbers as a person may write them (1., +2, .5e1) still come out as valid JSON numbers."""
+    table = tmp_path / "hand.csv"
+    table.write_text(f"index,arch,cifar10_test_acc,cifar100_test_acc\r\n9930,{BEST_C100},94.,+2\r\n0,{nb201_arch.index_to_arch(0)},.5e1,\r\n")
+    assert main(["lookup", "--all", "--format", "json", "--benchmark", str(table)]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["cifar10_test_acc"], r["cifar100_test_acc"]) for r in rows] == [(94.0, 2.0), (5.0, None)]
+    table.write_text(f"index,arch,cifar10_test_acc\n9930,{BEST_C100},9x4\n")
+    assert main(["lookup", "--all", "--format", "json", "--benchmark", str(table)]) == 2
+    assert "line 2 is not numeric" in capsys.readouterr().err
