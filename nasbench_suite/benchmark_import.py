@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              formatter_class=argparse.RawDescriptionHelpFormatter)
     imp.add_argument("paths", nargs="+", type=Path, metavar="PATH",
                      help="a NAS-Bench-201 .pth, a NATS-tss -simple directory or .pickle.pbz2, or a compact CSV table")
-    imp.add_argument("--output", type=Path, help=f"where to write the table (default {default_benchmark()}, where lookup and run look)")
+    imp.add_argument("--output", type=Path, metavar="FILE", help=f"where to write the table (default {default_benchmark()}, where lookup and run look)")
     imp.add_argument("--allow-partial", action="store_true", help="write a table of fewer than 15,625 cells instead of refusing it")
 
 
@@ -62,7 +62,8 @@ def read_source(path: Path, output: Path) -> tuple[dict[int, dict], Scratch | No
     kind = nb201_official.sniff(path)
     if kind == "csv":
         return _read_compact(path), None
-    with _console().status(f"loading {path} (weights-only / restricted unpickling)"):
+    slow = " (torch's weights-only unpickler: minutes for the official .pth)" if kind == "pth" else ""
+    with _console().status(f"loading {path}{slow}"):
         official = nb201_official.open_official(path, kind)
     check_cell_strings(official.meta_archs, path)
     scratch = Scratch(path, path / nb201_official.META_FILE if kind == "nats-dir" else path, output)
