@@ -1,45 +1,107 @@
 """The compact NAS-Bench-201 table: one row per cell (index, arch, metric columns), read as CSV.
 
-Torch-free and pandas-free, so `lookup` answers from a cold start in a fraction of a second.
-Accuracies are percentages; which number is which (cifar10-valid x-valid vs. cifar10
-ori-test, 200 vs. 12 epochs) is said in `COLUMN_HELP` and in the README.
+The format: a header `index,arch,<metric columns>`, then one line per cell; plain
+comma-separated values, no quoting (no value holds a comma); numbers as Python writes
+them, an empty field where the source has no value; optionally gzip-compressed.
+`benchmark import` writes it.
+
+Torch-free and pandas-free. A lookup finds its line in the text and parses only that, so
+`lookup` answers from a cold start in a fraction of a second even for the widest table.
+Which number is which (cifar10-valid x-valid vs. cifar10 ori-test, 200 vs. 12 epochs):
+nasbench_suite.nb201_columns.
 """
 
 from __future__ import annotations
 
-import csv
 import functools
 import gzip
-import io
+import json
 import math
+import os
+import re
+import zlib
 from pathlib import Path
+from typing import Iterator
 
 from nasbench_suite.errors import UsageError
+from nasbench_suite.nb201_columns import COLUMN_HELP  # noqa: F401  (the table's documentation lives there)
 from nasbench_suite.paths import default_benchmark
 from spaces import nb201_arch
 
-COLUMN_HELP = {
-    "cifar10_valid_acc": "cifar10-valid, x-valid set: trained on 25k train images (200 epochs); the search objective",
-    "cifar10_validsplit_test_acc": "cifar10-valid, ori-test set: the same 25k-trained network on the 10k test images",
-    "cifar10_test_acc": "cifar10, ori-test set: trained on all 50k images (200 epochs); what papers quote",
-    "cifar100_test_acc": "cifar100, x-test set (200 epochs)",
-    "imagenet16_test_acc": "ImageNet16-120, x-test set (200 epochs)",
-    "params_mb_cifar10": "parameters of the CIFAR-10 network, in millions",
-}
+KEYS = ("index", "arch")
+# A line whose numbers are already JSON numbers (what the writer and pandas write) is passed on as it is.
+_JSON_READY = re.compile(r"\d+,[a-z0-9_|~+]+(?:,(?:-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?)?)*")
 
 
 class Table:
-    """Rows keyed by the official architecture string."""
+    """Rows keyed by the official architecture string, parsed on demand."""
 
-    def __init__(self, path: Path, columns: list[str], rows: dict[str, dict]):
-        self.path, self.columns, self.rows = path, columns, rows
+    def __init__(self, path: Path, header: list[str], text: str):
+        self.path, self.header, self._text = path, header, text
+        self.columns = header[len(KEYS):]
+
+    @functools.cached_property
+    def _lines(self) -> list[tuple[int, str]]:
+        """(line number, line) of every row; the whole table's shape is checked here."""
+        lines, seen = [], {}
+        for line_no, line in enumerate(self._text.splitlines()[1:], start=2):
+            if line:
+                self._check_fields(line_no, line)
+                arch = line.split(",", 2)[1]
+                if arch in seen:
+                    raise UsageError(f"{self.path} line {line_no} repeats the cell {arch} (line {seen[arch]})")
+                seen[arch] = line_no
+                lines.append((line_no, line))
+        if not lines:
+            raise UsageError(f"the benchmark table {self.path} has no rows")
+        return lines
 
     def __len__(self):
-        return len(self.rows)
+        return len(self._lines)
 
     def lookup(self, arch: str) -> dict | None:
-        """index, arch and every metric of a cell (NaN as None), or None when the table lacks it."""
-        return self.rows.get(nb201_arch.canonical(arch))
+        """index, arch and every metric of a cell (empty as None), or None when the table lacks it."""
+        # only the arch field holds letters, so ",<arch>," can only match there
+        at = self._text.find(f",{nb201_arch.canonical(arch)},")
+        if at < 0:
+            return None
+        start, end = self._text.rfind("\n", 0, at) + 1, self._text.find("\n", at)
+        line = self._text[start : end if end >= 0 else len(self._text)].rstrip("\r")
+        line_no = self._text.count("\n", 0, start) + 1
+        self._check_fields(line_no, line)
+        return self._parse(line_no, line)
+
+    def rows(self) -> Iterator[dict]:
+        """Every row, in the file's order."""
+        for line_no, line in self._lines:
+            yield self._parse(line_no, line)
+
+    def csv_text(self) -> str:
+        """The table as plain CSV, rows as stored (their shape checked)."""
+        return "\n".join([",".join(self.header), *(line for _, line in self._lines)]) + "\n"
+
+    def json_text(self) -> str:
+        """A JSON list of row objects (empty values as null), built from the text where it already is JSON."""
+        keys = [f'"{c}": ' for c in self.columns]
+        objects = []
+        for line_no, line in self._lines:
+            if not _JSON_READY.fullmatch(line):
+                line = format_line(self._parse(line_no, line), self.columns)
+            index, arch, *values = line.split(",")
+            pairs = ", ".join(k + (v or "null") for k, v in zip(keys, values))
+            objects.append(f'{{"index": {index}, "arch": {json.dumps(arch)}, {pairs}}}')
+        return "[\n" + ",\n".join(objects) + "\n]\n"
+
+    def _check_fields(self, line_no: int, line: str) -> None:
+        if line.count(",") != len(self.header) - 1:
+            raise UsageError(f"{self.path} line {line_no} has {line.count(',') + 1} fields, the header {len(self.header)}: truncated?")
+
+    def _parse(self, line_no: int, line: str) -> dict:
+        index, arch, *values = line.split(",")
+        try:
+            return {"index": int(index), "arch": arch, **{c: _number(v) for c, v in zip(self.columns, values)}}
+        except ValueError as err:
+            raise UsageError(f"{self.path} line {line_no} is not numeric: {err}")
 
 
 def resolve(path: str | Path | None) -> Path | None:
@@ -52,15 +114,11 @@ def resolve(path: str | Path | None) -> Path | None:
 
 def load_table(path: str | Path) -> Table:
     path = Path(path)
-    stat = _stat(path)
-    return _load(path.resolve(), stat.st_mtime_ns, stat.st_size)
-
-
-def _stat(path: Path):
     try:
-        return path.stat()
+        stat = path.stat()
     except OSError as err:
         raise UsageError(f"cannot read benchmark {path}: {err.strerror or err}")
+    return _load(path.resolve(), stat.st_mtime_ns, stat.st_size)
 
 
 @functools.lru_cache(maxsize=4)
@@ -68,33 +126,13 @@ def _load(path: Path, mtime_ns: int, size: int) -> Table:
     try:
         raw = path.read_bytes()
         text = gzip.decompress(raw).decode() if raw[:2] == b"\x1f\x8b" else raw.decode()
-        reader = csv.reader(io.StringIO(text))
-        header = next(reader)
-        rows = _parse_rows(header, reader)
-    except UsageError:
-        raise
-    except (OSError, EOFError, UnicodeDecodeError, StopIteration, csv.Error, gzip.BadGzipFile) as err:
+    except (OSError, EOFError, UnicodeDecodeError, gzip.BadGzipFile, zlib.error) as err:
         raise UsageError(f"cannot read benchmark {path}: truncated or not a CSV table ({type(err).__name__}: {err})")
-    return Table(path, [c for c in header if c not in ("index", "arch")], rows)
-
-
-def _parse_rows(header: list[str], reader) -> dict[str, dict]:
-    if "arch" not in header or "index" not in header or len(header) < 3:
-        raise UsageError(f"not a compact benchmark table: the header needs index, arch and metric columns, got {header[:5]}")
-    rows = {}
-    for line_no, values in enumerate(reader, start=2):
-        if len(values) != len(header):
-            raise UsageError(f"benchmark line {line_no} has {len(values)} fields, the header {len(header)}: truncated?")
-        row = dict(zip(header, values))
-        try:
-            parsed = {"index": int(row["index"]), "arch": row["arch"]}
-            parsed.update({c: _number(v) for c, v in row.items() if c not in ("index", "arch")})
-        except ValueError as err:
-            raise UsageError(f"benchmark line {line_no} is not numeric: {err}")
-        rows[row["arch"]] = parsed
-    if not rows:
-        raise UsageError("the benchmark table has no rows")
-    return rows
+    end = text.find("\n")
+    header = (text if end < 0 else text[:end]).rstrip("\r").split(",")
+    if header[: len(KEYS)] != list(KEYS) or len(header) <= len(KEYS):
+        raise UsageError(f"{path} is not a compact benchmark table: the header must be index,arch,<metric columns>, got {header[:4]}")
+    return Table(path, header, text)
 
 
 def _number(text: str) -> float | None:
@@ -102,3 +140,34 @@ def _number(text: str) -> float | None:
         return None
     value = float(text)
     return value if math.isfinite(value) else None
+
+
+def format_line(row: dict, columns: list[str]) -> str:
+    """One CSV line of a row (a dict with index, arch and some of `columns`; missing values stay empty)."""
+    return ",".join([str(row["index"]), row["arch"], *(_format_number(row.get(c)) for c in columns)])
+
+
+def _format_number(value) -> str:
+    if value is None:
+        return ""
+    value = float(value)  # numpy scalars too; repr is the shortest text that reads back exactly
+    return repr(value) if math.isfinite(value) else ""
+
+
+def format_table(columns: list[str], rows: list[dict]) -> str:
+    return "\n".join([",".join([*KEYS, *columns]), *(format_line(row, columns) for row in rows)]) + "\n"
+
+
+def write_table(path: Path, columns: list[str], rows: list[dict]) -> None:
+    """Write a gzip-compressed table atomically: readers see the old table or the new one."""
+    from nasbench_suite import records  # not at the top: `lookup` needs no writer
+
+    data = gzip.compress(format_table(columns, rows).encode(), mtime=0)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        records.write_atomic(path, data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(path, 0o666 & ~umask)  # a table is for everyone who may read the folder, unlike a temp file
+    except OSError as err:
+        raise UsageError(f"cannot write the table {path}: {err.strerror or err}")

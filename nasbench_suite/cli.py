@@ -14,6 +14,7 @@ from nasbench_suite import __version__
 COMMANDS = {
     "run": ("nasbench_suite.run", "search an architecture with one method on one space"),
     "lookup": ("nasbench_suite.lookup", "print a NAS-Bench-201 cell's benchmark results"),
+    "benchmark": ("nasbench_suite.benchmark_import", "import the official NAS-Bench-201 / NATS-Bench files (benchmark import PATH)"),
     "bench": ("nasbench_suite.bench", "time search and training steps, fast path against the plain one"),
 }
 

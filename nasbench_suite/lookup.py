@@ -1,38 +1,77 @@
-"""`nasbench-suite lookup ARCH`: one cell's row of the NAS-Bench-201 table. Never imports torch."""
+"""`nasbench-suite lookup ARCH | --all`: NAS-Bench-201 results from the compact table. Never imports torch."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
-from nasbench_suite import benchmark
+from nasbench_suite import benchmark, nb201_columns
 from nasbench_suite.errors import UsageError
 from spaces import nb201_arch
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.description = (
-        "Print a NAS-Bench-201 cell's results. Columns (accuracies in %): "
-        + "; ".join(f"{k}: {v}" for k, v in benchmark.COLUMN_HELP.items())
+        "Print a NAS-Bench-201 cell's results, or every cell's (--all).\n\n"
+        "Papers quote the 200-epoch test numbers: cifar10_test_acc (cifar10, ori-test), cifar100_test_acc,\n"
+        "imagenet16_test_acc. cifar10_valid_acc is cifar10-valid x-valid, a different network trained\n"
+        "on half the images: the number a search may look at, not the CIFAR-10 test accuracy.\n\n"
+        + nb201_columns.help_text()
     )
-    parser.add_argument("arch", help="official string, e.g. '|nor_conv_3x3~0|+|...|', or an index 0..15624")
+    parser.add_argument("arch", nargs="?", help="official string, e.g. '|nor_conv_3x3~0|+|...|', or an index 0..15624")
+    parser.add_argument("--all", action="store_true", help="every cell of the table instead of one")
+    parser.add_argument("--format", choices=("text", "json", "csv"),
+                        help="text (one cell only), json, or csv (default: text for one cell, csv for --all)")
+    parser.add_argument("--json", action="store_true", help="the same as --format json")
+    parser.add_argument("--output", type=Path, metavar="FILE", help="write to FILE (atomically) instead of stdout")
     parser.add_argument("--benchmark", type=Path, help="compact table (default: the one `benchmark import` wrote)")
-    parser.add_argument("--json", action="store_true", help="print the row as JSON, metric names as keys")
 
 
 def main(args: argparse.Namespace) -> int:
-    arch = nb201_arch.index_to_arch(int(args.arch)) if args.arch.strip().isdigit() else nb201_arch.canonical(args.arch)
+    fmt = "json" if args.json else args.format or ("csv" if args.all else "text")
+    if args.all == (args.arch is not None):
+        raise UsageError("give one ARCH or --all")
+    if args.all and fmt == "text":
+        raise UsageError("--all writes csv or json, not text")
     path = benchmark.resolve(args.benchmark)
     if path is None:
-        raise UsageError("no benchmark table: pass --benchmark PATH or run `nasbench-suite benchmark import`")
-    row = benchmark.load_table(path).lookup(arch)
-    if row is None:
-        raise UsageError(f"{arch} is not in {path}")
-    if args.json:
-        print(json.dumps(row, indent=2))
-    else:
-        width = max(map(len, row))
-        for key, value in row.items():
-            print(f"{key:<{width}}  {value}")
+        raise UsageError("no benchmark table: pass --benchmark PATH or run `nasbench-suite benchmark import PATH`")
+    table = benchmark.load_table(path)
+    text = _all_cells(table, fmt) if args.all else _one_cell(table, _arch(args.arch), fmt)
+    _emit(text, args.output)
     return 0
+
+
+def _arch(text: str) -> str:
+    return nb201_arch.index_to_arch(int(text)) if text.strip().isdigit() else nb201_arch.canonical(text)
+
+
+def _one_cell(table: benchmark.Table, arch: str, fmt: str) -> str:
+    row = table.lookup(arch)
+    if row is None:
+        raise UsageError(f"{arch} is not in {table.path}")
+    if fmt == "json":
+        return json.dumps(row, indent=2) + "\n"
+    if fmt == "csv":
+        return benchmark.format_table(table.columns, [row])
+    width = max(map(len, row))
+    return "".join(f"{key:<{width}}  {'n/a' if value is None else value}\n" for key, value in row.items())
+
+
+def _all_cells(table: benchmark.Table, fmt: str) -> str:
+    return table.csv_text() if fmt == "csv" else table.json_text()
+
+
+def _emit(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        return
+    from nasbench_suite import records
+
+    try:
+        records.write_atomic(output, text.encode())
+    except OSError as err:
+        raise UsageError(f"cannot write {output}: {err.strerror or err}")
