@@ -14,6 +14,8 @@ from nasbench_suite import __version__
 COMMANDS = {
     "run": ("nasbench_suite.run", "search an architecture with one method on one space"),
     "lookup": ("nasbench_suite.lookup", "print a NAS-Bench-201 cell's benchmark results"),
+    "leaderboard": ("nasbench_suite.leaderboard", "tables (md, csv, html, tex) and plots from the finished runs"),
+    "plot-cell": ("nasbench_suite.plot_cell", "draw a derived cell (nb201 or darts genotype) as a PNG graph"),
 }
 
 
