@@ -16,6 +16,8 @@ COMMANDS = {
     "lookup": ("nasbench_suite.lookup", "print a NAS-Bench-201 cell's benchmark results"),
     "benchmark": ("nasbench_suite.benchmark_import", "import the official NAS-Bench-201 / NATS-Bench files (benchmark import PATH)"),
     "bench": ("nasbench_suite.bench", "time search and training steps, fast path against the plain one"),
+    "leaderboard": ("nasbench_suite.leaderboard", "tables (md, csv, html, tex) and plots from the finished runs"),
+    "plot-cell": ("nasbench_suite.plot_cell", "draw a derived cell (nb201 or darts genotype) as a PNG graph"),
 }
 
 

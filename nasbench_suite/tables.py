@@ -1,0 +1,216 @@
+"""The leaderboard as Markdown, CSV, HTML and LaTeX (booktabs): one table per space and dataset.
+
+Every format shows the same cells; published rows come after the measured ones and are marked
+as published, with their sources.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+from dataclasses import dataclass, field
+from typing import Callable
+
+from nasbench_suite.collect import Skipped
+from nasbench_suite.standings import CELL_STATS, Row, Section, Stat
+
+ACCURACY_HEADERS = {
+    "cifar10_valid_acc": "C10 valid (%)",
+    "cifar10_test_acc": "C10 test (%)",
+    "cifar100_test_acc": "C100 test (%)",
+    "imagenet16_test_acc": "IN16-120 test (%)",
+}
+SPACE_NAMES = {"nb201": "NAS-Bench-201", "darts": "DARTS space"}
+MISSING = "—"
+
+
+@dataclass
+class Board:
+    sections: list[Section]
+    skipped: list[Skipped]
+    coverage: str  # one line: how many runs, which data, when
+    figures: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (space, dataset) -> paths under out
+
+
+@dataclass
+class Column:
+    header: str
+    cell: Callable[[Row], str]
+
+
+def fmt(stat: Stat | None, digits: int, seeds: int | None = None) -> str:
+    """'mean ± std', with (n=k) when fewer seeds than the row's have the value."""
+    if stat is None or stat.mean is None:
+        return MISSING
+    text = f"{stat.mean:.{digits}f}"
+    if stat.std is not None:
+        text += f" ± {stat.std:.{digits}f}"
+    if seeds is not None and 0 < stat.n < seeds:
+        text += f" (n={stat.n})"
+    return text
+
+
+def columns(section: Section) -> list[Column]:
+    def metric(name, digits):
+        return lambda row: fmt(row.metrics.get(name), digits, row.seeds)
+
+    def per_cell(name):
+        return lambda row: " / ".join(fmt(row.cells.get(name, {}).get(t), 1) for t in section.cell_types) if row.cells.get(name) else MISSING
+
+    cols = [
+        Column("method", lambda row: f"{row.label} (published)" if row.published else row.label),
+        Column("seeds", lambda row: MISSING if row.seeds is None else str(row.seeds)),
+    ]
+    if section.benchmark:
+        cols += [Column(ACCURACY_HEADERS[m], metric(m, 2)) for m in section.accuracies if m in ACCURACY_HEADERS]
+    else:
+        cols.append(Column("test error (%)", metric("test_error", 2)))
+    cell_note = f" ({' / '.join(section.cell_types)})" if len(section.cell_types) > 1 else ""
+    cols += [
+        Column(f"skip{cell_note}", per_cell("skip_count")),
+        Column(f"depth{cell_note}", per_cell("depth")),
+        Column(f"conv depth{cell_note}", per_cell("conv_depth")),
+        Column("params (M)", metric("params_mb", 2)),
+        Column("search (s)", metric("search_seconds", 1)),
+        Column("search (GPU-h)", metric("gpu_hours", 2)),
+    ]
+    return cols
+
+
+def title(section: Section) -> str:
+    return f"{SPACE_NAMES.get(section.space, section.space)}, {section.dataset}"
+
+
+def explanation(section: Section) -> str:
+    where = (
+        "the NAS-Bench-201 table's numbers for each seed's derived cell"
+        if section.benchmark else "test error of each seed's derived cell trained from scratch"
+    )
+    return (
+        f"Sorted by {section.main_metric} ({where}); mean ± sample std over seeds. Rows marked "
+        "(published) are numbers from the papers, not measured here; their search GPU-days are shown ×24."
+    )
+
+
+def best_genotypes(section: Section) -> list[tuple[str, str]]:
+    out = []
+    for row in section.rows:
+        if row.best:
+            note = f"seed {row.best['seed']}" + ("" if row.best["ranked"] else ", nothing measured yet to rank seeds by")
+            out.append((f"{row.label} ({note})", row.best["genotype"]))
+    return out
+
+
+def render_markdown(board: Board) -> str:
+    lines = ["# Leaderboard", "", board.coverage, ""]
+    for section in board.sections:
+        cols = columns(section)
+        lines += [f"## {title(section)}", "", explanation(section), ""]
+        lines.append("| " + " | ".join(c.header for c in cols) + " |")
+        lines.append("|" + "|".join("---" for _ in cols) + "|")
+        lines += ["| " + " | ".join(c.cell(row).replace("|", "\\|") for c in cols) + " |" for row in section.rows]
+        lines += ["", "Sources of the published rows:", ""]
+        lines += [f"- {row.label}: {row.source}" for row in section.rows if row.published] or ["- none"]
+        lines += ["", "Genotype of the best seed:", ""]
+        lines += [f"- {label}: `{genotype}`" for label, genotype in best_genotypes(section)]
+        lines += [""] + [f"![{path}]({path})" for path in board.figures.get((section.space, section.dataset), [])]
+        lines.append("")
+    lines += [f"## Skipped ({len(board.skipped)})", ""]
+    lines += [f"- `{s.path}`: {s.reason}" for s in board.skipped] or ["None."]
+    return "\n".join(lines) + "\n"
+
+
+def render_csv(board: Board) -> str:
+    """One line per row of every table, every number (all looked-up accuracies) with its std and n."""
+    lines = [_csv_line(section, row) for section in board.sections for row in section.rows]
+    names = list(dict.fromkeys(name for line in lines for name in line))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=names, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(lines)
+    return out.getvalue()
+
+
+def _csv_line(section: Section, row: Row) -> dict:
+    line = {
+        "space": section.space, "dataset": section.dataset, "label": row.label, "method": row.method or "",
+        "kind": "published" if row.published else "measured", "seeds": "" if row.seeds is None else row.seeds,
+        "source": row.source,
+    }
+    for name, stat in sorted(row.metrics.items()):
+        line.update({f"{name}_mean": _num(stat.mean), f"{name}_std": _num(stat.std), f"{name}_n": stat.n})
+    for name in CELL_STATS:
+        for cell_type, stat in row.cells.get(name, {}).items():
+            line.update({f"{name}_{cell_type}_mean": _num(stat.mean), f"{name}_{cell_type}_std": _num(stat.std)})
+    best = row.best or {}
+    line.update({"best_seed": best.get("seed", ""), "best_genotype": best.get("genotype", ""),
+                 "settings": json.dumps(row.settings, sort_keys=True) if row.settings else "",
+                 "run_ids": " ".join(r.run_id for r in row.runs)})
+    return line
+
+
+def _num(value: float | None):
+    return "" if value is None else repr(value)
+
+
+def render_html(board: Board) -> str:
+    e = html.escape
+    parts = [
+        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8"><title>Leaderboard</title>',
+        "<style>body{font-family:sans-serif;max-width:80em;margin:auto}table{border-collapse:collapse}"
+        "td,th{padding:.2em .6em;border-bottom:1px solid #ccc;text-align:right}td:first-child,th:first-child"
+        "{text-align:left}tr.published{font-style:italic;color:#555}code{font-size:85%}img{max-width:100%}</style>",
+        "</head><body>", "<h1>Leaderboard</h1>", f"<p>{e(board.coverage)}</p>",
+    ]
+    for section in board.sections:
+        cols = columns(section)
+        parts += [f"<h2>{e(title(section))}</h2>", f"<p>{e(explanation(section))}</p>", "<table>"]
+        parts.append("<tr>" + "".join(f"<th>{e(c.header)}</th>" for c in cols) + "<th>source</th></tr>")
+        for row in section.rows:
+            cells = "".join(f"<td>{e(c.cell(row))}</td>" for c in cols) + f"<td>{e(row.source)}</td>"
+            parts.append(f'<tr class="{"published" if row.published else "measured"}">{cells}</tr>')
+        parts += ["</table>", "<p>Genotype of the best seed:</p>", "<ul>"]
+        parts += [f"<li>{e(label)}: <code>{e(g)}</code></li>" for label, g in best_genotypes(section)]
+        parts.append("</ul>")
+        parts += [f'<p><img src="{e(p)}" alt="{e(p)}"></p>' for p in board.figures.get((section.space, section.dataset), [])]
+    parts += [f"<h2>Skipped ({len(board.skipped)})</h2>", "<ul>"]
+    parts += [f"<li><code>{e(str(s.path))}</code>: {e(s.reason)}</li>" for s in board.skipped]
+    parts += ["</ul>", "</body></html>"]
+    return "\n".join(parts) + "\n"
+
+
+TEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+                "±": r"$\pm$", "—": "--", "×": r"$\times$", "·": r"$\cdot$"}
+
+
+def tex_escape(text: str) -> str:
+    return "".join(TEX_SPECIALS.get(ch, ch) for ch in text)
+
+
+def render_tex(board: Board) -> str:
+    """One booktabs table per section; needs \\usepackage{booktabs}. Published rows below a rule, numbered to their sources."""
+    parts = ["% Generated by `nasbench-suite leaderboard`; needs \\usepackage{booktabs}.",
+             f"% {tex_escape(board.coverage)}".replace("\n", " ")]
+    for section in board.sections:
+        cols = columns(section)
+        published = [row for row in section.rows if row.published]
+        parts += ["\\begin{table}[t]", "\\centering", "\\small",
+                  f"\\caption{{{tex_escape(title(section))}: {tex_escape(explanation(section))}}}",
+                  f"\\begin{{tabular}}{{l{'r' * (len(cols) - 1)}}}", "\\toprule",
+                  " & ".join(tex_escape(c.header) for c in cols) + r" \\", "\\midrule"]
+        for row in section.rows:
+            if row.published and row is published[0]:
+                parts += ["\\midrule", f"\\multicolumn{{{len(cols)}}}{{l}}{{\\emph{{Published, not measured here}}}} \\\\"]
+            cells = [tex_escape(c.cell(row)) for c in cols]
+            if row.published:
+                cells[0] = f"{tex_escape(row.label)}$^{{{published.index(row) + 1}}}$"
+            parts.append(" & ".join(cells) + r" \\")
+        parts += ["\\bottomrule", "\\end{tabular}"]
+        if published:
+            notes = "; ".join(f"$^{{{i}}}${tex_escape(row.source)}" for i, row in enumerate(published, start=1))
+            parts += [f"\\par\\smallskip\\footnotesize {notes}"]
+        parts += ["\\end{table}", ""]
+    return "\n".join(parts)
