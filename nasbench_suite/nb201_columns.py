@@ -92,6 +92,12 @@ def is_known(column: str) -> bool:
     return m["stem"] in _STEM_ORDER and not (m["v11"] and (m["hp"] or m["seed"]))
 
 
+def is_headline(column: str) -> bool:
+    """index, arch, costs and the 200-epoch means: what a run record keeps of a table row."""
+    m = _SUFFIXES.match(column)
+    return column in ("index", "arch") or column in _COST_ORDER or not (m["hp"] or m["seed"])
+
+
 def help_text() -> str:
     """Which number is which, for `lookup --help`."""
     width = max(map(len, COLUMN_HELP))

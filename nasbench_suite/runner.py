@@ -13,7 +13,7 @@ import torch
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from nasbench_suite import benchmark, data, records, registry
+from nasbench_suite import benchmark, data, nb201_columns, records, registry
 from nasbench_suite.errors import UsageError
 from nasbench_suite.run import RunConfig
 from nasbench_suite.search import NonFiniteLoss, Searcher, SearchSettings
@@ -134,7 +134,8 @@ def epoch_row(p: Prepared, epoch: int, stats: dict) -> dict:
     row["op_weights"] = {t: w.cpu() for t, w in weights.items()}
     row.update(p.method.log_state())
     if p.table is not None:
-        row["benchmark"] = p.table.lookup(text)
+        looked_up = p.table.lookup(text)
+        row["benchmark"] = looked_up and {k: v for k, v in looked_up.items() if nb201_columns.is_headline(k)}
     return row
 
 

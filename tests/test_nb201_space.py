@@ -74,12 +74,28 @@ def test_sparse_mix_equals_dense_mix_with_zeros_elsewhere():
     torch.testing.assert_close(net(x, {"cell": sparse}), net(x, {"cell": EdgeMix(dense)}))
 
 
-def test_sparse_mix_runs_only_the_kept_operations():
+def test_the_plain_path_runs_only_the_kept_operations():
     net, calls = tiny_supernet(), []
     cell = net.cells[0]
+    cell.fast = False
     for e, ops in enumerate(cell.edges):
         for o, op in enumerate(ops):
             op.register_forward_hook(lambda *_, e=e, o=o: calls.append((e, o)))
     kept = [[3, 1]] * 6
     net(torch.randn(2, 3, 32, 32), {"cell": EdgeMix(torch.ones(6, 2), kept)})
     assert sorted(calls) == sorted((e, o) for e in range(6) for o in (1, 3))
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_operations_left_out_get_no_gradient_on_either_path(fast):
+    net = tiny_supernet()
+    for m in net.modules():
+        if hasattr(m, "fast"):
+            m.fast = fast
+    kept = [[3, 1], [2, 0], [3, 4], [1, 2], [0, 3], [2, 4]]
+    net(torch.randn(2, 3, 32, 32), {"cell": EdgeMix(torch.ones(6, 2), kept)}).sum().backward()
+    for cell in (m for m in net.modules() if hasattr(m, "fast")):
+        for e, ops in enumerate(cell.edges):
+            for o, op in enumerate(ops):
+                for p in op.parameters():
+                    assert (p.grad is not None) == (o in kept[e]), (e, arch.OPS[o])
