@@ -14,6 +14,7 @@ from nasbench_suite import __version__
 COMMANDS = {
     "run": ("nasbench_suite.run", "search an architecture with one method on one space"),
     "lookup": ("nasbench_suite.lookup", "print a NAS-Bench-201 cell's benchmark results"),
+    "tune": ("nasbench_suite.tune", "tune the regulariser weights with Optuna (one machine or many)"),
 }
 
 
