@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from nasbench_suite import records, tune_storage
+from nasbench_suite.errors import UsageError
 
 console = Console(highlight=False, soft_wrap=True)
 BEST_SHOWN = 10
@@ -57,8 +58,11 @@ def report(plan) -> dict | None:
     importance, note = importances(study, [s.name for s in plan.searched], len(complete))
     console.print("importance: " + (", ".join(f"{k} {v:.2f}" for k, v in importance.items()) if importance else note))
     best = best_record(plan, complete[0], counts, importance, note)
-    plan.study_dir.mkdir(parents=True, exist_ok=True)
-    records.write_json(plan.study_dir / "best.json", best)
+    try:
+        plan.study_dir.mkdir(parents=True, exist_ok=True)
+        records.write_json(plan.study_dir / "best.json", best)
+    except OSError as err:  # the trials themselves are safe in the storage
+        raise UsageError(f"cannot write {plan.study_dir / 'best.json'}: {err.strerror or err}")
     console.print(f"best: trial {best['best_trial']}, run {best['trial_attrs'].get('run_id')}; weights {best['run_flags']}")
     console.print(f"written: {plan.study_dir / 'best.json'}")
     return best

@@ -2,8 +2,8 @@
 
 The regulariser weights are always searched (log-uniform, a decade either side of
 DESIGN.md's defaults); the threshold, k and the other gate settings only when asked for
-(--tune-threshold, --tune-k, ...). A setting given on the command line (`--lambda3 0`) is
-held at that value instead of searched.
+(--tune-threshold or a --threshold-range, ...). A setting given on the command line
+(`--lambda3 0`) is held at that value instead of searched.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ class Dimension:
     high: float
     log: bool = True
     integer: bool = False
-    optional: bool = False  # searched only with --tune-<flag>
+    optional: bool = False  # searched only with --tune-<flag> or --<flag>-range
 
     def flag(self, method: str) -> str:
         """The run flag of this setting (--lambda for independent_gate's `lam`)."""
@@ -38,7 +38,7 @@ class Dimension:
 
 
 def also(field: str, low: float, high: float, log: bool = False, integer: bool = False) -> Dimension:
-    """A setting searched only when asked for (--tune-<flag>)."""
+    """A setting searched only when asked for (--tune-<flag>, or a --<flag>-range)."""
     return Dimension(field, low, high, log=log, integer=integer, optional=True)
 
 
@@ -108,12 +108,12 @@ def resolve(args: argparse.Namespace, method: str) -> list[Searched]:
             raise UsageError(f"--{stem}-range / --tune-{stem}: method {method} has no --{stem}")
     fixed, searched = flags.given(args), []
     for stem, dim in own.items():
-        wanted = not dim.optional or getattr(args, _tune_dest(stem))
+        asked = getattr(args, _tune_dest(stem), False) or _range(args, stem) is not None  # a range implies tuning
         if dim.field in fixed:
-            if dim.optional and wanted:
-                raise UsageError(f"--tune-{stem} and --{stem} {fixed[dim.field]}: either tune it or fix it")
+            if asked:
+                raise UsageError(f"--{stem} {fixed[dim.field]} fixes what --tune-{stem} / --{stem}-range would tune: choose one")
             continue
-        if wanted:
+        if asked or not dim.optional:
             low, high = _range(args, stem) or (dim.low, dim.high)
             _check_range(stem, dim, low, high)
             searched.append(Searched(stem, dim, *((int(low), int(high)) if dim.integer else (low, high))))
