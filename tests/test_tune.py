@@ -30,8 +30,9 @@ def tune_argv(tmp: Path, *extra, epochs=2) -> list[str]:
 
 
 def only_study(tmp: Path) -> optuna.Study:
+    """The one study under tmp, opened as tune opens it (a command may be creating it now)."""
     (db,) = (tmp / "tuning").glob("*/study.db")
-    return optuna.load_study(study_name=db.parent.name, storage=f"sqlite:///{db}")
+    return optuna.load_study(study_name=db.parent.name, storage=tune_storage.open_storage(f"sqlite:///{db}"))
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -204,7 +205,7 @@ def first_trial_mid_run(tmp: Path, proc: subprocess.Popen, timeout=120):
 
 
 def test_two_workers_share_the_study_and_a_killed_ones_trial_fails(tmp_path, shared_data, table):
-    proc = start(tmp_path, "--trials", 4, "--workers", 2, epochs=8)
+    proc = start(tmp_path, "--trials", 4, "--workers", 2, epochs=25)
     victim = first_trial_mid_run(tmp_path, proc)
     killed = victim.user_attrs["worker"]
     os.kill(int(killed.rsplit(":", 1)[1]), signal.SIGKILL)
@@ -221,12 +222,12 @@ def test_two_workers_share_the_study_and_a_killed_ones_trial_fails(tmp_path, sha
 
 
 def test_a_killed_command_leaves_a_trial_the_next_run_declares_failed(tmp_path, shared_data, table):
-    proc = start(tmp_path, "--trials", 1, epochs=8)
+    proc = start(tmp_path, "--trials", 1, epochs=25)
     victim = first_trial_mid_run(tmp_path, proc)
     proc.kill()
     proc.wait()
     assert only_study(tmp_path).get_trials()[victim.number].state == TrialState.RUNNING
-    rerun = start(tmp_path, "--trials", 1, epochs=8)
+    rerun = start(tmp_path, "--trials", 1, epochs=25)
     out = rerun.communicate(timeout=300)[0]
     assert rerun.returncode == 0, out
     trials = only_study(tmp_path).get_trials()
