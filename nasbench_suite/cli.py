@@ -18,6 +18,7 @@ COMMANDS = {
     "bench": ("nasbench_suite.bench", "time search and training steps, fast path against the plain one"),
     "leaderboard": ("nasbench_suite.leaderboard", "tables (md, csv, html, tex) and plots from the finished runs"),
     "plot-cell": ("nasbench_suite.plot_cell", "draw a derived cell (nb201 or darts genotype) as a PNG graph"),
+    "tune": ("nasbench_suite.tune", "tune the regulariser weights with Optuna (one machine or many)"),
 }
 
 

@@ -25,6 +25,7 @@ class RunConfig:
     settings: dict = dataclasses.field(default_factory=dict)
     method_config: dict = dataclasses.field(default_factory=dict)
     space_config: dict = dataclasses.field(default_factory=dict)
+    tuning: dict | None = None  # {"study": name, "trial": number} when a `tune` trial ran this search
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

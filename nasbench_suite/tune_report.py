@@ -1,0 +1,124 @@
+"""What `tune` tells the user: a line per trial, then the best trials, each weight's
+importance, and results/tuning/<study>/best.json."""
+
+from __future__ import annotations
+
+import datetime
+import warnings
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+from rich.console import Console
+from rich.table import Table
+
+from nasbench_suite import records, tune_storage
+from nasbench_suite.errors import UsageError
+
+console = Console(highlight=False, soft_wrap=True)
+BEST_SHOWN = 10
+# PED-ANOVA (optuna's default) contrasts the top 10% of trials with the rest: below ten
+# complete trials that top is not even one trial.
+MIN_TRIALS_FOR_IMPORTANCE = 10
+
+
+def announce(plan) -> None:
+    ranges = ", ".join(f"{s.name} in [{s.low:g}, {s.high:g}]" for s in plan.searched)
+    console.print(
+        f"study {plan.ref.name} in {tune_storage.shown_url(plan.ref.url)} ({plan.trials_before} trials so far): "
+        f"{plan.args.trials} more, {plan.args.workers} at a time; {ranges}; maximising {plan.objective.metric}"
+    )
+
+
+def weights_text(trial: FrozenTrial) -> str:
+    return " ".join(f"{name}={value:.4g}" for name, value in trial.params.items())
+
+
+def trial_line(plan, trial: FrozenTrial) -> str:
+    head = f"trial {trial.number} {trial.state.name.lower()}"
+    if trial.state == TrialState.COMPLETE:
+        return f"{head}: {plan.objective.metric} {trial.value:.2f}  {weights_text(trial)}  run {trial.user_attrs.get('run_id')}"
+    if trial.state == TrialState.PRUNED:
+        step = trial.last_step
+        return f"{head} after epoch {step} ({plan.objective.metric} {trial.intermediate_values[step]:.2f})  {weights_text(trial)}"
+    return f"{head}: {trial.user_attrs.get('error', 'see the message above')}  {weights_text(trial)}"
+
+
+def report(plan) -> dict | None:
+    """The best trials, the importances and best.json; None when no trial has completed."""
+    study = tune_storage.load(plan.ref)
+    tune_storage.fail_stale(study)
+    trials = study.get_trials(deepcopy=False)
+    counts = {state.name.lower(): sum(t.state == state for t in trials) for state in TrialState if state != TrialState.WAITING}
+    console.print(f"study {plan.ref.name}: " + ", ".join(f"{n} {state}" for state, n in counts.items() if n))
+    complete = sorted((t for t in trials if t.state == TrialState.COMPLETE), key=lambda t: -t.value)
+    if not complete:
+        console.print("no complete trial yet: no best weights to report")
+        return None
+    console.print(best_table(plan, complete[:BEST_SHOWN]))
+    importance, note = importances(study, [s.name for s in plan.searched], len(complete))
+    console.print("importance: " + (", ".join(f"{k} {v:.2f}" for k, v in importance.items()) if importance else note))
+    best = best_record(plan, complete[0], counts, importance, note)
+    try:
+        plan.study_dir.mkdir(parents=True, exist_ok=True)
+        records.write_json(plan.study_dir / "best.json", best)
+    except OSError as err:  # the trials themselves are safe in the storage
+        raise UsageError(f"cannot write {plan.study_dir / 'best.json'}: {err.strerror or err}")
+    console.print(f"best: trial {best['best_trial']}, run {best['trial_attrs'].get('run_id')}; weights {best['run_flags']}")
+    console.print(f"written: {plan.study_dir / 'best.json'}")
+    return best
+
+
+def best_table(plan, trials: list[FrozenTrial]) -> Table:
+    """One row per trial: its value, weights, the table's CIFAR-10 test accuracy (for the
+    reader; never optimised), skip count and depth per cell type. Run ids are in best.json."""
+    names = [s.name for s in plan.searched]
+    table = Table(title=f"best trials of {plan.ref.name} (value: {plan.objective.metric})")
+    for column in ("trial", "value", *names, "c10 test", "skip", "depth"):
+        table.add_column(column, justify="right", no_wrap=True)
+    for t in trials:
+        a = t.user_attrs
+        test = a.get("cifar10_test_acc")
+        table.add_row(
+            str(t.number), f"{t.value:.2f}", *(f"{t.params[n]:.4g}" for n in names),
+            "-" if test is None else f"{test:.2f}", _per_cell(a.get("skip_count")), _per_cell(a.get("depth")),
+        )
+    return table
+
+
+def _per_cell(values: dict | None) -> str:
+    return "/".join(str(v) for v in values.values()) if values else "-"
+
+
+def importances(study: optuna.Study, names: list[str], complete: int) -> tuple[dict | None, str]:
+    """Each searched weight's importance, or None and the reason there is none yet."""
+    if len(names) < 2:
+        return None, f"only {names[0]} is tuned: nothing to compare it with"
+    if complete < MIN_TRIALS_FOR_IMPORTANCE:
+        return None, f"needs at least {MIN_TRIALS_FOR_IMPORTANCE} complete trials (has {complete})"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return dict(optuna.importance.get_param_importances(study, params=names)), ""
+    except (RuntimeError, ValueError) as err:
+        return None, f"not computable yet ({err})"
+
+
+def best_record(plan, best: FrozenTrial, counts: dict, importance: dict | None, note: str) -> dict:
+    config = plan.trial_config(best.params, best.number)
+    return {
+        "study": plan.ref.name,
+        "storage": tune_storage.shown_url(plan.ref.url),
+        "method": config.method,
+        "space": config.space,
+        **plan.objective.describe(),
+        "best_trial": best.number,
+        "value": best.value,
+        "weights": dict(best.params),
+        "run_flags": " ".join(f"--{name} {value:.6g}" for name, value in best.params.items()),
+        "method_config": config.method_config,
+        "trial_attrs": dict(best.user_attrs),
+        "trials": counts,
+        "importance": importance,
+        "importance_note": note or None,
+        "written_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }

@@ -1,0 +1,142 @@
+"""Running trials: in this process (--workers 1) or in W spawned processes sharing the study.
+
+Each worker opens the study itself (processes share nothing but the storage) and runs its
+share of this command's trials. A trial is one search; a user error inside it (the loss
+became NaN) fails that trial only. A worker that dies (killed, out of memory) has its
+running trial marked failed at once by this process; a whole command killed is caught by
+the heartbeat on the next run.
+"""
+
+from __future__ import annotations
+
+import functools
+import multiprocessing
+import multiprocessing.connection
+import os
+import socket
+import zlib
+
+import optuna
+
+from nasbench_suite import tune_storage
+from nasbench_suite.errors import USER_ERRORS
+from nasbench_suite.tune_report import console, trial_line
+
+INTERRUPT_GRACE_S = 10
+
+
+def shares(trials: int, workers: int) -> list[int]:
+    """This command's trials split as evenly as possible over at most `trials` workers."""
+    n = min(trials, workers)
+    return [trials // n + (i < trials % n) for i in range(n)]
+
+
+def run_all(plan) -> bool:
+    """Run this command's trials; False when a worker process did not end normally."""
+    parts = shares(plan.args.trials, plan.args.workers)
+    if len(parts) == 1:
+        work(plan, 0, parts[0])
+        return True
+    return _run_processes(plan, parts)
+
+
+def _run_processes(plan, parts: list[int]) -> bool:
+    ctx = multiprocessing.get_context("spawn")  # no forked CUDA or database connections
+    procs = [ctx.Process(target=work, args=(plan, i, n, True), name=f"worker {i + 1}") for i, n in enumerate(parts)]
+    for p in procs:
+        p.start()
+    console.print(f"{len(procs)} workers started (pids {', '.join(str(p.pid) for p in procs)})")
+    healthy, pending = True, list(procs)
+    try:
+        while pending:
+            multiprocessing.connection.wait([p.sentinel for p in pending])
+            for p in [p for p in pending if not p.is_alive()]:
+                pending.remove(p)
+                if p.exitcode != 0:
+                    healthy = False
+                    _worker_died(plan, p)
+    except KeyboardInterrupt:
+        _stop(plan, pending)
+        raise
+    return healthy
+
+
+def _worker_died(plan, p) -> None:
+    failed = tune_storage.fail_trials_of(tune_storage.load(plan.ref), tune_storage.worker_id(p.pid))
+    how = f"signal {-p.exitcode}" if p.exitcode < 0 else f"status {p.exitcode}"
+    what = f"its trial {', '.join(map(str, failed))} is marked failed" if failed else "no trial of it was running"
+    console.print(f"{p.name} (pid {p.pid}) ended with {how}; {what}; the other workers go on")
+
+
+def _stop(plan, procs) -> None:
+    """After Ctrl-C: give the workers (interrupted too) time to fail their trials, then end them."""
+    for p in procs:
+        p.join(INTERRUPT_GRACE_S)
+        if p.is_alive():
+            p.terminate()
+            p.join()
+        tune_storage.fail_trials_of(tune_storage.load(plan.ref), tune_storage.worker_id(p.pid))
+
+
+def work(plan, index: int, n_trials: int, child: bool = False) -> None:
+    """One worker: open the study and run `n_trials` trials of it."""
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # each trial gets one line of ours
+    if child:
+        _settle_child(plan.args.workers)
+    sampler = optuna.samplers.TPESampler(seed=_sampler_seed(plan, index), constant_liar=True)
+    pruner = optuna.pruners.MedianPruner() if plan.args.pruner == "median" else optuna.pruners.NopPruner()
+    study = tune_storage.load(plan.ref, sampler, pruner)
+    try:
+        study.optimize(
+            functools.partial(run_trial, plan=plan), n_trials=n_trials, catch=USER_ERRORS,
+            callbacks=[lambda study, trial: console.print(trial_line(plan, trial))],
+        )
+    except KeyboardInterrupt:
+        if not child:
+            raise
+        raise SystemExit(130)  # optuna has marked the trial failed; the parent says so
+
+
+def _settle_child(workers: int) -> None:
+    """A worker process: no per-epoch output (trial lines only), its share of the CPU threads."""
+    import torch
+
+    from nasbench_suite import runner
+
+    runner.console.quiet = True
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
+
+
+def _sampler_seed(plan, index: int) -> int:
+    """Reproducible on one machine; different between workers, machines and reruns, so two
+    of them never start the study with the same random trials."""
+    key = f"{socket.gethostname()}|{plan.args.seed}|{plan.trials_before}|{index}"
+    return zlib.crc32(key.encode())
+
+
+def run_trial(trial: optuna.Trial, plan) -> float:
+    """One search with sampled weights; its objective value."""
+    from nasbench_suite.runner import start_run
+
+    trial.set_user_attr("worker", tune_storage.worker_id())
+    config = plan.trial_config({s.name: s.suggest(trial) for s in plan.searched}, trial.number)
+
+    def on_epoch(row):
+        value = plan.objective.per_epoch(row)
+        if value is not None:
+            trial.report(value, row["epoch"])
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+
+    try:
+        record = start_run(config, plan.args.out, on_epoch=on_epoch)
+        trial.set_user_attr("run_id", record["run_id"])
+        value, extra = plan.objective.measure(record)
+    except USER_ERRORS as err:
+        trial.set_user_attr("error", str(err))
+        raise
+    for key in ("genotype", "skip_count", "depth", "conv_depth", "params_mb", "search_seconds"):
+        trial.set_user_attr(key, record[key])
+    for key, v in extra.items():
+        trial.set_user_attr(key, v)
+    return value
