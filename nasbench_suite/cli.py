@@ -14,6 +14,8 @@ from nasbench_suite import __version__
 COMMANDS = {
     "run": ("nasbench_suite.run", "search an architecture with one method on one space"),
     "lookup": ("nasbench_suite.lookup", "print a NAS-Bench-201 cell's benchmark results"),
+    "train": ("nasbench_suite.train", "train a genotype's network from scratch and record its test error"),
+    "describe": ("nasbench_suite.describe", "skip counts, depths and parameters of a genotype's network"),
 }
 
 
