@@ -14,7 +14,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from nasbench_suite import genotype_arg, records, registry, train_data
+from nasbench_suite import genotype_arg, records, registry
 from nasbench_suite.errors import UsageError
 from nasbench_suite.paths import data_dir as default_data_dir
 
@@ -120,9 +120,8 @@ def settings_from_args(args: argparse.Namespace) -> TrainSettings:
     return dataclasses.replace(base, **given)
 
 
-def config_from_args(args: argparse.Namespace, world: int = 1, check_data: bool = True) -> TrainConfig:
-    """The resolved configuration; every input is checked before anything is written (the
-    data by one process only: a missing CIFAR is fetched)."""
+def config_from_args(args: argparse.Namespace, world: int = 1) -> TrainConfig:
+    """The resolved configuration, its settings checked (the data is checked by the Trainer)."""
     if not args.space or not args.genotype:
         raise UsageError("train needs --space and --genotype (or --resume RUN_DIR)")
     space = registry.get_space(args.space)
@@ -141,8 +140,6 @@ def config_from_args(args: argparse.Namespace, world: int = 1, check_data: bool 
     if args.workers < 0:
         raise UsageError(f"--workers must be non-negative, not {args.workers}")
     data_dir = args.data_dir or default_data_dir()
-    if check_data:
-        train_data.check_available(args.dataset, data_dir)
     return TrainConfig(
         space=space.name, genotype=space.format(genotype), source=source, dataset=args.dataset,
         data_dir=str(data_dir), settings=dataclasses.asdict(settings), device=args.device,
@@ -164,31 +161,27 @@ def read_config(run_dir: Path) -> TrainConfig:
         raise UsageError(f"{run_dir} is not a training run: cannot read its {records.CONFIG} ({err})")
 
 
-def open_run_dir(config: TrainConfig, out: Path, main: bool) -> Path:
-    """out/<run name>: created with its config.json by the main process, or found again."""
-    run_dir = out / config.run_name()
+def create_run_dir(config: TrainConfig, run_dir: Path) -> None:
+    """The run directory with its config.json, unless it already has one."""
     if (run_dir / records.CONFIG).is_file():
-        if read_config(run_dir) != config:
-            raise UsageError(f"{run_dir} holds a different configuration; move it away or pass --resume {run_dir}")
-        return run_dir
-    if main:
-        try:
-            run_dir.mkdir(parents=True, exist_ok=True)
-            records.write_json(run_dir / records.CONFIG, dataclasses.asdict(config))
-        except OSError as err:
-            raise UsageError(f"cannot create the run directory {run_dir}: {err.strerror or err}")
-    return run_dir
+        return
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        records.write_json(run_dir / records.CONFIG, dataclasses.asdict(config))
+    except OSError as err:
+        raise UsageError(f"cannot create the run directory {run_dir}: {err.strerror or err}")
 
 
-def prepare(args: argparse.Namespace, procs) -> tuple[TrainConfig, Path]:
-    """The configuration and run directory of this command, the same on every process."""
+def prepare(args: argparse.Namespace, world: int = 1) -> tuple[TrainConfig, Path]:
+    """This command's configuration and run directory (out/<run name>, or --resume's);
+    nothing is written."""
     if args.resume:
         _reject_settings_with_resume(args)
-        config, run_dir = read_config(args.resume), args.resume
-    else:
-        config = config_from_args(args, procs.world, check_data=procs.main)
-        run_dir = open_run_dir(config, args.out, procs.main)
-    procs.barrier()  # the directory exists before any process looks inside
+        return read_config(args.resume), args.resume
+    config = config_from_args(args, world)
+    run_dir = args.out / config.run_name()
+    if (run_dir / records.CONFIG).is_file() and read_config(run_dir) != config:
+        raise UsageError(f"{run_dir} holds a different configuration; move it away or pass --resume {run_dir}")
     return config, run_dir
 
 
@@ -197,12 +190,12 @@ def main(args: argparse.Namespace) -> int:
 
     procs = ddp.start(args.device)
     try:
-        config, run_dir = prepare(args, procs)
+        config, run_dir = prepare(args, procs.world)
         if (run_dir / records.RECORD).is_file():
             if procs.main:
                 trainer.report_finished(run_dir)
             return 0
-        trainer.Trainer(config, run_dir, procs).fit()
+        trainer.Trainer(config, procs).fit(run_dir)
         return 0
     finally:
         ddp.stop()

@@ -59,26 +59,13 @@ class CifarBatches:
 def _subset(split: data.Split, n: int | None, num_classes: int, flag: str) -> data.Split:
     if n is None:
         return split
-    if n < 1:
-        raise UsageError(f"{flag} must be at least 1, not {n}")
+    if not 1 <= n <= len(split):
+        raise UsageError(f"{flag} must be between 1 and the {len(split)} images available, not {n}")
     keep = data.balanced_subset(split.labels, n, num_classes)
     return data.Split(split.images[keep], split.labels[keep])
 
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
-
-
-def check_available(dataset: str, data_dir: Path) -> None:
-    """UsageError now, before a run directory exists, if the data cannot be had."""
-    if dataset == "imagenet":
-        for part in ("train", "val"):
-            folder = data_dir / part
-            if not folder.is_dir() or not any(p.is_dir() for p in folder.iterdir()):
-                raise UsageError(f"no ImageNet folder at {data_dir}: expected {folder}/<class>/<image> (nothing is downloaded)")
-    elif data.find_batches(dataset, data_dir) is None:
-        from nasbench_suite.cifar_fetch import fetch_cifar
-
-        fetch_cifar(dataset, data_dir)  # or its one line saying why not
 
 
 class FolderBatches:
@@ -88,7 +75,10 @@ class FolderBatches:
     def __init__(self, data_dir: Path, procs: Processes, channels_last: bool, workers: int):
         from torchvision import datasets, transforms
 
-        check_available("imagenet", data_dir)
+        for part in ("train", "val"):
+            folder = data_dir / part
+            if not folder.is_dir() or not any(p.is_dir() for p in folder.iterdir()):
+                raise UsageError(f"no ImageNet folder at {data_dir}: expected {folder}/<class>/<image> (nothing is downloaded)")
         normalize = transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD)
         train_tf = transforms.Compose([
             transforms.RandomResizedCrop(224), transforms.RandomHorizontalFlip(),

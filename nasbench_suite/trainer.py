@@ -28,7 +28,7 @@ from nasbench_suite import records, registry
 from nasbench_suite.ddp import Processes
 from nasbench_suite.errors import UsageError
 from nasbench_suite.search import epoch_seed
-from nasbench_suite.train import TrainConfig, TrainSettings
+from nasbench_suite.train import TrainConfig, TrainSettings, create_run_dir
 from nasbench_suite.train_data import CifarBatches, FolderBatches
 
 console = Console(highlight=False, soft_wrap=True)
@@ -36,8 +36,11 @@ LOCK = ".lock"
 
 
 class Trainer:
-    def __init__(self, config: TrainConfig, run_dir: Path, procs: Processes):
-        self.config, self.run_dir, self.procs = config, Path(run_dir), procs
+    """Built from a configuration (data, network, optimiser: every input is checked before
+    anything is written), then `fit` into a run directory."""
+
+    def __init__(self, config: TrainConfig, procs: Processes):
+        self.config, self.procs = config, procs
         self.settings = s = TrainSettings(**config.settings)
         s.validate(procs.world)
         cuda = procs.device.type == "cuda"
@@ -45,10 +48,10 @@ class Trainer:
         self.channels_last = cuda if s.channels_last is None else s.channels_last
         self.autocast = torch.autocast(procs.device.type, dtype=torch.bfloat16, enabled=cuda if s.bf16 is None else s.bf16)
         self.data = self._data()
-        space = registry.get_space(config.space)
-        self.genotype = space.parse(config.genotype)
+        self.space = registry.get_space(config.space)
+        self.genotype = self.space.parse(config.genotype)
         torch.manual_seed(s.seed)  # the same initial weights on every process
-        self.model = space.network(
+        self.model = self.space.network(
             self.genotype, self.data.num_classes, s.init_channels, s.layers,
             auxiliary=s.auxiliary_weight > 0, imagenet=config.dataset == "imagenet",
         ).to(procs.device, memory_format=torch.channels_last if self.channels_last else torch.preserve_format)
@@ -56,33 +59,45 @@ class Trainer:
         self.opt = torch.optim.SGD(self.model.parameters(), s.lr, momentum=s.momentum, weight_decay=s.weight_decay)
         self.schedule = torch.optim.lr_scheduler.CosineAnnealingLR(self.opt, s.epochs)
         self.start_epoch, self.seconds, self.rows = 0, 0.0, []
-        self._load_checkpoint()
-        self.step_model = self.model
-        if procs.world > 1:
-            device_ids = [procs.device] if cuda else None
-            self.step_model = torch.nn.parallel.DistributedDataParallel(self.model, device_ids=device_ids)
+        self.run_dir = self.step_model = None
 
     def _data(self):
+        """The main process reads (and, if missing, fetches) the data first, then the others."""
         c = self.config
+        if not self.procs.main:
+            self.procs.barrier()
         if c.dataset == "imagenet":
-            return FolderBatches(Path(c.data_dir), self.procs, self.channels_last, c.workers)
-        return CifarBatches(c.dataset, Path(c.data_dir), self.procs, self.settings.cutout, self.channels_last,
-                            c.train_subset, c.test_subset)
+            batches = FolderBatches(Path(c.data_dir), self.procs, self.channels_last, c.workers)
+        else:
+            batches = CifarBatches(c.dataset, Path(c.data_dir), self.procs, self.settings.cutout, self.channels_last,
+                                   c.train_subset, c.test_subset)
+        if self.procs.main:
+            self.procs.barrier()
+        return batches
 
-    def fit(self, on_epoch=None) -> dict:
-        """Train the remaining epochs; returns the record. on_epoch(row) may raise to stop."""
+    def fit(self, run_dir: Path, on_epoch=None) -> dict:
+        """Train the remaining epochs in run_dir (created if new); returns the record.
+        on_epoch(row) may raise to stop."""
+        self.run_dir = Path(run_dir)
+        if self.procs.main:
+            create_run_dir(self.config, self.run_dir)
+        self.procs.barrier()  # the directory exists before any process looks inside
+        self.load_checkpoint(self.run_dir)
+        self.step_model = self.model
+        if self.procs.world > 1:  # after loading: DDP starts every process from the main one's weights
+            device_ids = [self.procs.device] if self.procs.device.type == "cuda" else None
+            self.step_model = torch.nn.parallel.DistributedDataParallel(self.model, device_ids=device_ids)
         with self._lock():
-            epochs = self.settings.epochs
             self._announce()
             try:
-                for epoch in range(self.start_epoch, epochs):
+                for epoch in range(self.start_epoch, self.settings.epochs):
                     row = self.run_epoch(epoch)
                     self.rows.append(row)
                     self.seconds += row["seconds"]
                     if self.procs.main:
                         records.write_jsonl(self.run_dir / records.METRICS, self.rows)
                         self._save_checkpoint(epoch + 1)
-                        console.print(_epoch_line(row, epochs))
+                        console.print(_epoch_line(row, self.settings.epochs))
                     if on_epoch:
                         on_epoch(row)
             except KeyboardInterrupt:
@@ -156,7 +171,6 @@ class Trainer:
     def make_record(self) -> dict:
         last, c = self.rows[-1], self.config
         cuda = self.procs.device.type == "cuda"
-        space = registry.get_space(c.space)
         return {
             "kind": "train",
             "run_id": self.run_dir.name,
@@ -165,7 +179,7 @@ class Trainer:
             "seed": self.settings.seed,
             "genotype": c.genotype,
             "source": c.source,
-            **space.describe(self.genotype),
+            **self.space.describe(self.genotype),
             "epochs": len(self.rows),
             "test_acc": last["test_acc"],
             "test_error": 100 - last["test_acc"],
@@ -188,8 +202,9 @@ class Trainer:
         }, buffer)
         records.write_atomic(self.run_dir / records.CHECKPOINT, buffer.getvalue())
 
-    def _load_checkpoint(self) -> None:
-        path = self.run_dir / records.CHECKPOINT
+    def load_checkpoint(self, run_dir: Path) -> None:
+        """Continue from run_dir's last finished epoch, if it has one."""
+        path = run_dir / records.CHECKPOINT
         if not path.is_file():
             return
         try:
@@ -197,9 +212,9 @@ class Trainer:
             self.model.load_state_dict(state["model"])
             self.opt.load_state_dict(state["optimizer"])
             self.schedule.load_state_dict(state["schedule"])
-            self.rows = records.read_jsonl(self.run_dir / records.METRICS)[: state["epoch"]]
+            self.rows = records.read_jsonl(run_dir / records.METRICS)[: state["epoch"]]
         except (OSError, RuntimeError, KeyError, ValueError) as err:
-            raise UsageError(f"cannot resume {self.run_dir}: its checkpoint is unreadable ({err})")
+            raise UsageError(f"cannot resume {run_dir}: its checkpoint is unreadable ({err})")
         self.start_epoch, self.seconds = state["epoch"], state["train_seconds"]
 
     @contextlib.contextmanager

@@ -1,3 +1,5 @@
+import json
+
 import pytest
 import torch
 
@@ -176,3 +178,18 @@ def test_evaluation_network_auxiliary_head_drop_path_and_channels_last():
     torch.manual_seed(1)
     kept, _ = net(x)
     assert not torch.allclose(dropped, kept)
+
+
+def test_describe_command_prints_cells_and_network_size(capsys):
+    from nasbench_suite.cli import main
+
+    assert main(["describe", "--space", "darts", "--genotype", "darts_v2", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["source"] == {"run_id": None, "name": "darts_v2"}
+    assert info["skip_count"] == {"normal": 2, "reduce": 3} and info["params_mb"] == 3.349342
+    assert round(info["multiply_adds_m"]) == 528  # as the NAS-Bench-201/GDAS authors list DARTS-V2 on CIFAR
+    assert main(["describe", "--space", "darts", "--genotype", g.PUBLISHED_TEXT["pr_darts"], "--dataset", "imagenet"]) == 0
+    out = capsys.readouterr().out
+    assert "normal      1      4           4" in out and "imagenet network: 4.98M parameters" in out
+    assert main(["describe", "--space", "darts", "--genotype", "Genotype(normal=[('sep_conv_3x3', 0)])"]) == 2
+    assert "genotype text lacks normal_concat, reduce, reduce_concat" in capsys.readouterr().err

@@ -1,5 +1,6 @@
 """Evaluation training on real CIFAR-10 images (tiny networks), its records and its resume."""
 
+import fcntl
 import json
 
 import pytest
@@ -63,9 +64,9 @@ def test_a_stopped_training_resumes_to_the_result_of_an_unbroken_one(shared_data
     argv = ["--space", "darts", "--genotype", "darts_v2", "--epochs", "2", *TINY, "--data-dir", shared_data, "--device", "cpu"]
     procs = ddp.start("cpu")
     broken = train_args(*argv, "--out", tmp_path / "broken")
-    config, run_dir = train.prepare(broken, procs)
+    config, run_dir = train.prepare(broken)
     with pytest.raises(KeyboardInterrupt):
-        trainer.Trainer(config, run_dir, procs).fit(on_epoch=stop_after_first_epoch)
+        trainer.Trainer(config, procs).fit(run_dir, on_epoch=stop_after_first_epoch)
     assert not (run_dir / records.RECORD).exists() and len(records.read_jsonl(run_dir / records.METRICS)) == 1
     assert train.main(broken) == 0  # the same command continues at epoch 2
     assert train.main(train_args(*argv, "--out", tmp_path / "unbroken")) == 0
@@ -78,6 +79,18 @@ def test_a_stopped_training_resumes_to_the_result_of_an_unbroken_one(shared_data
     weights = [torch.load(d / records.CHECKPOINT, weights_only=True)["model"] for d in (run_dir, unbroken_dir)]
     for name, tensor in weights[0].items():
         torch.testing.assert_close(tensor, weights[1][name], rtol=0, atol=0, msg=name)
+
+
+def test_one_run_directory_trains_in_one_process_at_a_time(shared_data, tmp_path):
+    args = train_args("--space", "darts", "--genotype", "darts_v2", "--epochs", "1", *TINY, "--data-dir", shared_data,
+                      "--device", "cpu", "--out", tmp_path)
+    config, run_dir = train.prepare(args)
+    run_dir.mkdir()
+    with open(run_dir / trainer.LOCK, "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a training in progress holds it
+        with pytest.raises(UsageError, match="is being trained by another process"):
+            train.main(args)
+    assert not (run_dir / records.CHECKPOINT).exists()
 
 
 def search_record(tmp_path, **fields):

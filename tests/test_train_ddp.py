@@ -51,6 +51,8 @@ def test_two_processes_stay_in_step_and_write_one_record(shared_data, tmp_path):
 
     # The test set was split over the two processes; one process evaluating it whole agrees.
     config = train.read_config(run_dir)
-    alone = trainer.Trainer(config, run_dir, ddp.start("cpu")).evaluate()
+    alone = trainer.Trainer(config, ddp.start("cpu"))
+    alone.load_checkpoint(run_dir)
+    alone = alone.evaluate()
     assert alone["test_loss"] == pytest.approx(row["test_loss"], rel=1e-5)
     assert alone["test_acc"] == row["test_acc"] == record["test_acc"]
