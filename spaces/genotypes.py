@@ -61,7 +61,7 @@ class Genotype:
 
 # ---- text -> tokens -> values -------------------------------------------------------------
 
-_TOKEN = re.compile(r"""\s*(?:(?P<name>[A-Za-z_]\w*)|(?P<int>-?\d+)|(?P<str>'[^'\\]*'|"[^"\\]*")|(?P<punct>[()\[\],=]))""")
+_TOKEN = re.compile(r"""\s*(?:(?P<name>[A-Za-z_]\w*)|(?P<int>-?\d{1,9})|(?P<str>'[^'\\]*'|"[^"\\]*")|(?P<punct>[()\[\],=]))""")
 _CLOSING = {"(": ")", "[": "]"}
 _MAX_DEPTH = 3  # a list of pairs is two deep; anything deeper is refused before recursion can blow up
 
@@ -143,6 +143,8 @@ class _Parser:
                 self.i += 1
                 args.append(int(self.take("an integer", "int")))
             self.take("')'", text=")")
+            if len(range(*args)) > len(NODES):
+                raise GenotypeError(f"genotype text: range{tuple(args)} is longer than the {len(NODES)} intermediate nodes")
             return list(range(*args))
         kind = self.tokens[self.i][0] if tok is not None else None
         if kind == "int":

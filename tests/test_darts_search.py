@@ -12,7 +12,7 @@ from nasbench_suite.run import RunConfig
 from nasbench_suite.runner import start_run
 from nasbench_suite.search import SearchSettings
 from spaces.darts import Darts
-from tests.conftest import cli
+from conftest import cli
 
 TINY = ["--epochs", "1", "--train-subset", "20", "--batch-size", "10", "--init-channels", "4", "--layers", "3"]
 

@@ -74,6 +74,8 @@ V2 = g.PUBLISHED_TEXT["darts_v2"]
         V2 + ")",
         "Genotype(normal=" + "[" * 100_000,  # nesting that would blow the stack
         V2.replace("('sep_conv_3x3', 0)", "('sep_conv_3x3', 0.5)", 1),
+        V2.replace("('sep_conv_3x3', 0)", "('sep_conv_3x3', " + "1" * 5000 + ")", 1),  # beyond int()'s digit limit
+        V2.replace("normal_concat=[2, 3, 4, 5]", "normal_concat=range(999999999)"),  # never materialised
     ],
 )
 def test_malformed_genotype_texts_are_refused_in_one_line(text):

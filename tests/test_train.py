@@ -12,7 +12,7 @@ from nasbench_suite.cli import Parser, main
 from nasbench_suite.errors import UsageError
 from spaces import genotypes as g
 from spaces.darts import Darts
-from tests.conftest import cli
+from conftest import cli
 
 TINY = ["--train-subset", "40", "--test-subset", "40", "--batch-size", "10", "--init-channels", "4", "--layers", "3"]
 

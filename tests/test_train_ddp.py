@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from nasbench_suite import ddp, records, train, trainer
-from tests.conftest import ROOT
+from conftest import ROOT
 
 WORKER = Path(__file__).with_name("ddp_train_worker.py")
 
