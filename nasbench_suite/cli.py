@@ -19,6 +19,8 @@ COMMANDS = {
     "leaderboard": ("nasbench_suite.leaderboard", "tables (md, csv, html, tex) and plots from the finished runs"),
     "plot-cell": ("nasbench_suite.plot_cell", "draw a derived cell (nb201 or darts genotype) as a PNG graph"),
     "tune": ("nasbench_suite.tune", "tune the regulariser weights with Optuna (one machine or many)"),
+    "train": ("nasbench_suite.train", "train a genotype's network from scratch and record its test error"),
+    "describe": ("nasbench_suite.describe", "skip counts, depths and parameters of a genotype's network"),
 }
 
 

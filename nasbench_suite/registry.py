@@ -7,7 +7,7 @@ from nasbench_suite.errors import UsageError
 from spaces.base import SPACES
 
 METHOD_MODULES = ("methods.darts", "methods.independent_gate", "methods.pr_darts")
-SPACE_MODULES = ("spaces.nb201",)
+SPACE_MODULES = ("spaces.nb201", "spaces.darts")
 
 
 def _load():

@@ -1,0 +1,238 @@
+"""The DARTS CIFAR space (Liu et al., ICLR 2019): search supernet and evaluation networks.
+
+Macro layout, shared by every network here: a stem, then `layers` cells; the cells at 1/3
+and 2/3 of the depth are reduction cells (stride 2, channels doubled). Each cell reads the
+outputs of the two previous cells, brought to its width by 1x1 convs (a factorized
+reduction when the previous cell halved the resolution), and outputs the concatenation of
+its output nodes.
+
+- Search: C=16, 8 cells, stem multiplier 3; every edge holds every operation, pooling is
+  followed by a BatchNorm, all BatchNorms have affine=False.
+- Evaluation (CIFAR): C=36, 20 cells, auxiliary head after the cell at 2/3 depth, drop-path
+  on every non-identity operation during training.
+- Evaluation (ImageNet, mobile setting): C=48, 14 cells, a three-conv stem (224 -> 56 and 28).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+from torch import nn
+
+from spaces import genotypes as g
+from spaces.base import CellSpec, EdgeMix, SpaceError, register_space
+from spaces.darts_ops import AuxiliaryHead, FactorizedReduce, ReLUConvBN, drop_path, make_op
+
+STEM_MULTIPLIER = 3
+
+
+@dataclasses.dataclass(frozen=True)
+class CellShape:
+    c_prev_prev: int
+    c_prev: int
+    channels: int
+    reduction: bool
+    reduction_prev: bool
+
+
+def layout(layers: int, channels: int, c_stem: int, outputs: dict[bool, int], reduction_prev: bool = False) -> list[CellShape]:
+    """Each cell's widths; outputs[reduction] is how many nodes a cell of that kind concatenates."""
+    shapes, c_pp, c_p = [], c_stem, c_stem
+    for i in range(layers):
+        reduction = i in (layers // 3, 2 * layers // 3)
+        channels *= 2 if reduction else 1
+        shapes.append(CellShape(c_pp, c_p, channels, reduction, reduction_prev))
+        c_pp, c_p, reduction_prev = c_p, outputs[reduction] * channels, reduction
+    return shapes
+
+
+def preprocess(shape: CellShape, affine: bool) -> tuple[nn.Module, nn.Module]:
+    """1x1 convs that bring both cell inputs to the cell's width and resolution."""
+    if shape.reduction_prev:
+        first = FactorizedReduce(shape.c_prev_prev, shape.channels, affine)
+    else:
+        first = ReLUConvBN(shape.c_prev_prev, shape.channels, 1, 1, 0, affine)
+    return first, ReLUConvBN(shape.c_prev, shape.channels, 1, 1, 0, affine)
+
+
+class SearchCell(nn.Module):
+    """Every operation on each of the 14 edges; the EdgeMix says which run and their weights."""
+
+    def __init__(self, shape: CellShape):
+        super().__init__()
+        self.reduction = shape.reduction
+        self.pre0, self.pre1 = preprocess(shape, affine=False)
+        self.edges = nn.ModuleList(
+            nn.ModuleList(self._op(op, shape.channels, 2 if shape.reduction and src < 2 else 1) for op in g.OPS)
+            for src, _ in g.EDGES
+        )
+        self.none = g.OPS.index("none")
+
+    @staticmethod
+    def _op(name, channels, stride):
+        op = make_op(name, channels, stride, affine=False)
+        return nn.Sequential(op, nn.BatchNorm2d(channels, affine=False)) if "pool" in name else op
+
+    def forward(self, s0, s1, mix: EdgeMix):
+        states = [self.pre0(s0), self.pre1(s1)]
+        for node in g.NODES:
+            terms = []
+            for e, (src, dst) in enumerate(g.EDGES):
+                if dst == node:
+                    terms += self._edge_terms(e, states[src], mix)
+            states.append(sum(terms) if terms else self._zeros(states[1]))
+        return torch.cat(states[2:], dim=1)
+
+    def _edge_terms(self, e, h, mix):
+        ops = range(len(g.OPS)) if mix.ops is None else mix.ops[e]
+        # `none` contributes exactly zero whatever its weight: never computed.
+        return [mix.weights[e, k] * self.edges[e][o](h) for k, o in enumerate(ops) if o != self.none]
+
+    def _zeros(self, h):
+        """A node whose every kept operation is `none`."""
+        return torch.zeros_like(h[:, :, ::2, ::2] if self.reduction else h)
+
+
+class SearchNetwork(nn.Module):
+    def __init__(self, channels: int, layers: int, num_classes: int):
+        super().__init__()
+        c_stem = STEM_MULTIPLIER * channels
+        self.stem = nn.Sequential(nn.Conv2d(3, c_stem, 3, padding=1, bias=False), nn.BatchNorm2d(c_stem))
+        shapes = layout(layers, channels, c_stem, {False: len(g.NODES), True: len(g.NODES)})
+        self.cells = nn.ModuleList(SearchCell(shape) for shape in shapes)
+        self.classifier = nn.Linear(len(g.NODES) * shapes[-1].channels, num_classes)
+
+    def forward(self, x, mix: dict[str, EdgeMix]):
+        s0 = s1 = self.stem(x)
+        for cell in self.cells:
+            s0, s1 = s1, cell(s0, s1, mix["reduce" if cell.reduction else "normal"])
+        return self.classifier(s1.mean((2, 3)))
+
+
+class EvalCell(nn.Module):
+    """A genotype's cell: two operations per node, summed; drop-path on non-identity ops."""
+
+    def __init__(self, genotype: g.Genotype, shape: CellShape):
+        super().__init__()
+        cell_type = "reduce" if shape.reduction else "normal"
+        self.pre0, self.pre1 = preprocess(shape, affine=True)
+        edges = genotype.edges(cell_type)
+        self.inputs = [src for src, _, _ in edges]
+        self.ops = nn.ModuleList(
+            make_op(op, shape.channels, 2 if shape.reduction and src < 2 else 1, affine=True) for src, _, op in edges
+        )
+        self.concat = genotype.concat(cell_type)
+
+    def forward(self, s0, s1, drop_prob: float = 0.0):
+        states = [self.pre0(s0), self.pre1(s1)]
+        for k in range(len(g.NODES)):
+            node = 0
+            for e in (2 * k, 2 * k + 1):
+                h = self.ops[e](states[self.inputs[e]])
+                if self.training and drop_prob > 0 and not isinstance(self.ops[e], nn.Identity):
+                    h = drop_path(h, drop_prob)
+                node = node + h
+            states.append(node)
+        return torch.cat([states[i] for i in self.concat], dim=1)
+
+
+class EvalNetwork(nn.Module):
+    """The network trained from scratch. In training mode with an auxiliary head, forward
+    returns (logits, auxiliary logits); otherwise the logits. Set `drop_path_prob` per epoch."""
+
+    def __init__(self, genotype: g.Genotype, channels: int, layers: int, num_classes: int, auxiliary: bool, imagenet: bool):
+        super().__init__()
+        if imagenet:  # s0 at 1/4 of 224, s1 at 1/8; the first cell reduces s0 to match
+            self.stem0 = nn.Sequential(
+                nn.Conv2d(3, channels // 2, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(channels // 2),
+                nn.ReLU(inplace=False),
+                nn.Conv2d(channels // 2, channels, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(channels),
+            )
+            self.stem1 = ReLUConvBN(channels, channels, 3, 2, 1)
+            c_stem, reduction_prev = channels, True
+        else:  # both cell inputs start as the stem's output
+            c_stem, reduction_prev = STEM_MULTIPLIER * channels, False
+            self.stem0 = nn.Sequential(nn.Conv2d(3, c_stem, 3, padding=1, bias=False), nn.BatchNorm2d(c_stem))
+            self.stem1 = nn.Identity()
+        outputs = {False: len(genotype.normal_concat), True: len(genotype.reduce_concat)}
+        shapes = layout(layers, channels, c_stem, outputs, reduction_prev)
+        self.cells = nn.ModuleList(EvalCell(genotype, shape) for shape in shapes)
+        self.aux_after = 2 * layers // 3
+        self.auxiliary = None
+        if auxiliary:
+            c_aux = outputs[shapes[self.aux_after].reduction] * shapes[self.aux_after].channels
+            self.auxiliary = AuxiliaryHead(c_aux, num_classes, pool_stride=2 if imagenet else 3)
+        self.classifier = nn.Linear(outputs[shapes[-1].reduction] * shapes[-1].channels, num_classes)
+        self.drop_path_prob = 0.0
+
+    def forward(self, x):
+        s0 = self.stem0(x)
+        s1 = self.stem1(s0)
+        aux = None
+        for i, cell in enumerate(self.cells):
+            s0, s1 = s1, cell(s0, s1, self.drop_path_prob)
+            if i == self.aux_after and self.auxiliary is not None and self.training:
+                aux = self.auxiliary(s1)
+        logits = self.classifier(s1.mean((2, 3)))
+        return logits if aux is None else (logits, aux)
+
+
+@dataclasses.dataclass
+class DartsConfig:
+    init_channels: int = dataclasses.field(default=16, metadata={"help": "channels of the first cells (C)"})
+    layers: int = dataclasses.field(default=8, metadata={"help": "cells of the search network (reductions at 1/3 and 2/3)"})
+
+    def validate(self):
+        if self.init_channels < 1 or self.layers < 1:
+            raise SpaceError("--init-channels and --layers must be at least 1")
+
+
+# The evaluation networks' standard sizes (channels, cells).
+CIFAR_SIZE, IMAGENET_SIZE = (36, 20), (48, 14)
+
+
+@register_space
+class Darts:
+    name = "darts"
+    spec = CellSpec(ops=g.OPS, edges=g.EDGES, chain=g.CHAIN, cell_types=g.CELL_TYPES)
+    Config = DartsConfig
+    weight_decay, nesterov = 3e-4, False  # the DARTS protocol for the network weights
+    known_genotypes = g.PUBLISHED  # names `train` and `describe` accept for --genotype
+    evaluates_on_imagenet = True
+
+    def supernet(self, config: DartsConfig, num_classes: int) -> SearchNetwork:
+        config.validate()
+        return SearchNetwork(config.init_channels, config.layers, num_classes)
+
+    def derive(self, scores: dict[str, torch.Tensor]) -> g.Genotype:
+        return g.derive({t: s.detach().float().cpu().tolist() for t, s in scores.items()})
+
+    def parse(self, text: str) -> g.Genotype:
+        return g.parse_genotype(text)
+
+    def format(self, genotype: g.Genotype) -> str:
+        return g.format_genotype(genotype)
+
+    def describe(self, genotype: g.Genotype) -> dict:
+        return g.describe(genotype)
+
+    def network(self, genotype: g.Genotype, num_classes: int = 10, channels: int | None = None, layers: int | None = None,
+                auxiliary: bool = False, imagenet: bool = False) -> EvalNetwork:
+        """The evaluation network; channels and layers default to the standard CIFAR (36, 20)
+        or ImageNet (48, 14) sizes."""
+        default_channels, default_layers = IMAGENET_SIZE if imagenet else CIFAR_SIZE
+        channels, layers = channels or default_channels, layers or default_layers
+        check_size(channels, layers, auxiliary)
+        return EvalNetwork(genotype, channels, layers, num_classes, auxiliary, imagenet)
+
+    def params_mb(self, genotype: g.Genotype, num_classes: int = 10, imagenet: bool = False) -> float:
+        """Parameters of the standard evaluation network, without the auxiliary head, in millions."""
+        return sum(p.numel() for p in self.network(genotype, num_classes, imagenet=imagenet).parameters()) / 1e6
+
+
+def check_size(channels: int, layers: int, auxiliary: bool) -> None:
+    if channels < 2:
+        raise SpaceError(f"the evaluation network needs at least 2 channels, not {channels}")
+    if layers < (2 if auxiliary else 1):
+        raise SpaceError("the auxiliary head sits after the second reduction cell: it needs at least 2 layers")
