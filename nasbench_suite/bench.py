@@ -4,7 +4,9 @@ Each measurement runs in a fresh process, so its peak memory is its own (peak RS
 CPU, peak allocated memory on a GPU). Images per second count the images the weights are
 trained on: a search step trains on `batch_size` images of the weight half (and steps α
 on as many of the other half), so an epoch over N weight-half images takes
-N / images_per_second seconds.
+N / images_per_second seconds. `full_run_hours` is what that rate implies for the standard
+budget: a 50-epoch search over CIFAR-10's 25,000-image weight half, or a 600-epoch
+training on its 50,000 images.
 """
 
 from __future__ import annotations
@@ -22,7 +24,12 @@ from nasbench_suite.errors import UsageError
 # Standard sizes (DESIGN.md): the search supernets and the evaluation network.
 SEARCH_SIZES = {"nb201": {"init_channels": 16, "cells_per_stage": 5}, "darts": {"init_channels": 16, "layers": 8}}
 SEARCH_BATCH = 64
+# Training is timed on the published DARTS (2nd order) cell: C=36, 20 cells, batch 96, with the
+# auxiliary head, drop-path and cutout of the DARTS protocol. Fast: channels-last (and bf16 on CUDA).
+TRAIN_SPACE, TRAIN_CELL = "darts", "darts_v2"
 PATHS = ("plain", "fast")
+WARMUP = {"cpu": 1, "cuda": 3}
+FULL_RUN_IMAGES = {"search": 50 * 25_000, "train": 600 * 50_000}  # epochs x images per epoch
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -45,12 +52,12 @@ def plan(args) -> list[dict]:
         registry.get_method(name)
     if args.steps < 1:
         raise UsageError("--steps must be at least 1")
+    phases, paths = args.phase or ["search", "train"], args.path or PATHS
     jobs = []
-    if "search" in (args.phase or ["search", "train"]):
-        for space in spaces:
-            for method in methods:
-                for path in args.path or PATHS:
-                    jobs.append({"space": space, "method": method, "phase": "search", "path": path})
+    if "search" in phases:
+        jobs += [{"space": s, "method": m, "phase": "search", "path": p} for s in spaces for m in methods for p in paths]
+    if "train" in phases and TRAIN_SPACE in spaces:
+        jobs += [{"space": TRAIN_SPACE, "method": TRAIN_CELL, "phase": "train", "path": p} for p in paths]
     return jobs
 
 
@@ -66,8 +73,9 @@ def measure(job: dict, steps: int, device_name: str) -> dict:
     device = resolve_device(device_name)
     torch.manual_seed(0)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    step, batch_size = _search_step(job, device)
-    step()  # warm-up: allocator, kernels, lazy initialisation
+    step, batch_size = (_search_step if job["phase"] == "search" else _train_step)(job, device)
+    for _ in range(WARMUP[device.type]):  # allocator, kernels, cuDNN's choice of algorithms
+        step()
     if device.type == "cuda":
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
@@ -80,15 +88,17 @@ def measure(job: dict, steps: int, device_name: str) -> dict:
     else:
         peak_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024
     seconds = (time.perf_counter() - start) / steps
-    return {**job, "batch_size": batch_size, "images_per_second": batch_size / seconds,
-            "ms_per_step": 1000 * seconds, "peak_memory_mb": peak_mb, "device": _device_label(device)}
+    rate = batch_size / seconds
+    return {**job, "batch_size": batch_size, "images_per_second": rate, "ms_per_step": 1000 * seconds,
+            "peak_memory_mb": peak_mb, "full_run_hours": FULL_RUN_IMAGES[job["phase"]] / rate / 3600,
+            "device": _device_label(device)}
 
 
 def _search_step(job: dict, device):
     """A closure doing one α step and one weight step of the standard search on random images."""
     import torch
 
-    from nasbench_suite.data import DATASETS, Augment, Split
+    from nasbench_suite.data import DATASETS, Split
     from nasbench_suite.search import Searcher, SearchSettings
 
     space, cls = registry.get_space(job["space"]), registry.get_method(job["method"])
@@ -97,10 +107,7 @@ def _search_step(job: dict, device):
     halves = [Split(images[i::2], torch.randint(0, 10, (SEARCH_BATCH,))) for i in (0, 1)]
     settings = SearchSettings(epochs=50, batch_size=SEARCH_BATCH)
     searcher = Searcher(space, space.Config(**SEARCH_SIZES[job["space"]]), method, settings, device, *halves,
-                        Augment(DATASETS["cifar10"], device), 10)
-    for module in searcher.model.modules():
-        if hasattr(module, "fast"):
-            module.fast = job["path"] == "fast"
+                        DATASETS["cifar10"], fast=job["path"] == "fast")
     order = torch.arange(SEARCH_BATCH, device=device)
     method.start_epoch(0, settings.epochs)
 
@@ -110,6 +117,34 @@ def _search_step(job: dict, device):
         searcher.weight_step(train)
 
     return step, SEARCH_BATCH
+
+
+def _train_step(job: dict, device):
+    """A closure doing one training step of the evaluation network on random images."""
+    import contextlib
+
+    import torch
+
+    from nasbench_suite.data import DATASETS, Augment
+    from nasbench_suite.train import TrainSettings
+    from nasbench_suite.trainer import train_step
+
+    fast, cuda = job["path"] == "fast", device.type == "cuda"
+    settings = TrainSettings()
+    space = registry.get_space(job["space"])
+    model = space.network(space.known_genotypes[job["method"]], 10, settings.init_channels, settings.layers, auxiliary=True)
+    model = model.to(device, memory_format=torch.channels_last if fast else torch.contiguous_format).train()
+    model.drop_path_prob = settings.drop_path
+    opt = torch.optim.SGD(model.parameters(), settings.lr, momentum=settings.momentum, weight_decay=settings.weight_decay)
+    augment = Augment(DATASETS["cifar10"], device, cutout=settings.cutout, channels_last=fast)
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if fast and cuda else contextlib.nullcontext()
+    images = torch.randint(0, 256, (settings.batch_size, 3, 32, 32), dtype=torch.uint8, device=device)
+    labels = torch.randint(0, 10, (settings.batch_size,), device=device)
+
+    def step():
+        train_step(model, opt, augment(images), labels, settings, autocast)
+
+    return step, settings.batch_size
 
 
 def _device_label(device) -> str:
@@ -144,7 +179,7 @@ def main(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     jobs = plan(args)
-    console = Console(stderr=args.json)
+    console = Console(stderr=args.json, width=140)
     results = []
     with console.status("measuring") as status:
         for i, job in enumerate(jobs, 1):
@@ -158,11 +193,12 @@ def main(args: argparse.Namespace) -> int:
         print(json.dumps(results, indent=2))
         return 0
     table = Table(title=f"{machine}: {args.steps} timed steps each (results in {args.out / (machine + '.json')})")
-    for column in ("phase", "space", "method", "path", "batch", "images/s", "ms/step", "peak MB", "vs plain"):
+    for column in ("phase", "space", "method", "path", "batch", "images/s", "ms/step", "peak MB", "vs plain", "full run h"):
         table.add_column(column, justify="right" if column not in ("phase", "space", "method", "path") else "left")
     for r in results:
         table.add_row(r["phase"], r["space"], r["method"], r["path"], str(r["batch_size"]), f"{r['images_per_second']:.1f}",
-                      f"{r['ms_per_step']:.1f}", f"{r['peak_memory_mb']:.0f}", f"{r.get('speedup_vs_plain', 1.0):.2f}x")
+                      f"{r['ms_per_step']:.1f}", f"{r['peak_memory_mb']:.0f}", f"{r.get('speedup_vs_plain', 1.0):.2f}x",
+                      f"{r['full_run_hours']:.2f}")
     console.print(table)
     return 0
 

@@ -57,8 +57,7 @@ def prepare(config: RunConfig) -> Prepared:
     torch.manual_seed(settings.seed)  # α and the supernet's weights start from the seed
     method = method_cls(space.spec, method_cls.Config(**config.method_config))
     space_config = space.Config(**config.space_config)
-    augment = data.Augment(fmt, device)
-    searcher = Searcher(space, space_config, method, settings, device, weight_half, arch_half, augment, fmt.num_classes)
+    searcher = Searcher(space, space_config, method, settings, device, weight_half, arch_half, fmt)
     return Prepared(config, space, method, searcher, table, device)
 
 

@@ -15,7 +15,7 @@ from contextlib import nullcontext
 import torch
 import torch.nn.functional as F
 
-from nasbench_suite.data import Augment, Split
+from nasbench_suite.data import Augment, CifarFormat, Split
 from nasbench_suite.errors import UsageError
 from nasbench_suite.unrolled import unrolled_arch_backward
 
@@ -55,11 +55,17 @@ def epoch_seed(seed: int, epoch: int) -> int:
 
 
 class Searcher:
+    """`fast` picks the supernet's fast path, channels-last memory and, on CUDA, bfloat16
+    autocast; the plain path is the reference: each operation of each edge on its own, in
+    float32 and the default layout, as the original DARTS and NAS-Bench-201 code runs."""
+
     def __init__(self, space, space_config, method, settings: SearchSettings, device, weight_half: Split,
-                 arch_half: Split, augment: Augment, num_classes: int):
-        self.method, self.settings, self.device, self.augment = method, settings, device, augment
+                 arch_half: Split, fmt: CifarFormat, fast: bool = True):
+        self.method, self.settings, self.device = method, settings, device
+        self.augment = Augment(fmt, device, channels_last=fast)
         self.weight_half, self.arch_half = weight_half.to(device), arch_half.to(device)
-        self.model = space.supernet(space_config, num_classes).to(device)
+        layout = torch.channels_last if fast else torch.contiguous_format
+        self.model = space.supernet(space_config, fmt.num_classes, fast=fast).to(device, memory_format=layout)
         self.method.alpha.to(device)
         wd = space.weight_decay if settings.weight_decay is None else settings.weight_decay
         self.w_opt = torch.optim.SGD(
@@ -70,9 +76,9 @@ class Searcher:
             method.alpha.parameters(), settings.arch_lr, betas=(0.5, 0.999), weight_decay=settings.arch_weight_decay
         )
         self.schedule = torch.optim.lr_scheduler.CosineAnnealingLR(self.w_opt, settings.epochs, eta_min=settings.lr_min)
-        self.autocast = (
-            torch.autocast("cuda", dtype=torch.bfloat16) if torch.device(device).type == "cuda" else nullcontext()
-        )
+        cuda = torch.device(device).type == "cuda"
+        torch.backends.cudnn.benchmark = cuda  # a handful of fixed shapes: let cuDNN pick its kernels
+        self.autocast = torch.autocast("cuda", dtype=torch.bfloat16) if cuda and fast else nullcontext()
 
     @property
     def steps_per_epoch(self) -> int:
@@ -118,7 +124,8 @@ class Searcher:
                 logits = self.model(x, mix)
                 loss = F.cross_entropy(logits, y)
             reg, terms = self.method.regularizer(mix)
-            (loss + reg).backward()
+            # Only α's gradient: the weights' gradients (half of every conv's backward) are not needed.
+            (loss + reg).backward(inputs=list(self.method.alpha.values()))
             correct = (logits.argmax(1) == y).float().mean()
         self.a_opt.step()
         out = {"val_loss": loss, **{f"reg_{k}": v for k, v in terms.items()}}

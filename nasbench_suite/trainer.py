@@ -134,16 +134,7 @@ class Trainer:
         steps = self.data.steps(s.batch_size)
         with self._progress(f"epoch {epoch + 1}/{s.epochs}", steps) as advance:
             for x, y in self.data.train_batches(epoch_seed(s.seed, epoch), s.batch_size):
-                with self.autocast:
-                    out = self.step_model(x)
-                    logits, aux = out if isinstance(out, tuple) else (out, None)
-                    loss = F.cross_entropy(logits, y, label_smoothing=s.label_smoothing)
-                    if aux is not None:
-                        loss = loss + s.auxiliary_weight * F.cross_entropy(aux, y, label_smoothing=s.label_smoothing)
-                self.opt.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(self.model.parameters(), s.grad_clip)
-                self.opt.step()
+                loss, logits = train_step(self.step_model, self.opt, x, y, s, self.autocast)
                 totals += torch.stack([loss.detach().float() * len(y), (logits.argmax(1) == y).sum().float()])
                 images += len(y)
                 advance()
@@ -249,6 +240,21 @@ class Trainer:
         console.print(f"{verb} {self.run_dir}: {cell} on {c.dataset}, C={s.init_channels}, {s.layers} cells, "
                       f"{self.params_mb:.2f}M parameters, {s.epochs} epochs of {self.data.steps(s.batch_size)} steps, "
                       f"{_device_name(self.procs)}")
+
+
+def train_step(model, opt, x, y, s: TrainSettings, autocast) -> tuple[torch.Tensor, torch.Tensor]:
+    """One SGD step on the main loss plus the weighted auxiliary loss; returns (loss, logits)."""
+    with autocast:
+        out = model(x)
+        logits, aux = out if isinstance(out, tuple) else (out, None)
+        loss = F.cross_entropy(logits, y, label_smoothing=s.label_smoothing)
+        if aux is not None:
+            loss = loss + s.auxiliary_weight * F.cross_entropy(aux, y, label_smoothing=s.label_smoothing)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), s.grad_clip)
+    opt.step()
+    return loss, logits
 
 
 def _device_name(procs: Processes) -> str:

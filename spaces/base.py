@@ -80,6 +80,13 @@ class EdgeMix:
         return EdgeMix(self.weights.detach(), self.ops)
 
 
+def active_ops(mix: EdgeMix, e: int, op_names: Sequence[str]) -> list[tuple[int, int]]:
+    """(column of mix.weights, op index) pairs edge e runs. `none` contributes exactly zero
+    whatever its weight, so it never runs."""
+    ops = range(len(op_names)) if mix.ops is None else mix.ops[e]
+    return [(k, o) for k, o in enumerate(ops) if op_names[o] != "none"]
+
+
 # A space's registry lives here, not in the harness, so spaces never import the harness.
 SPACES: dict[str, type] = {}
 

@@ -18,11 +18,15 @@ from __future__ import annotations
 import dataclasses
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
+from spaces import fused
 from spaces import genotypes as g
-from spaces.base import CellSpec, EdgeMix, SpaceError, register_space
-from spaces.darts_ops import AuxiliaryHead, FactorizedReduce, ReLUConvBN, drop_path, make_op
+from spaces.base import CellSpec, EdgeMix, SpaceError, active_ops, register_space
+from spaces.darts_ops import (
+    AuxiliaryHead, DilConv, FactorizedReduce, ReLUConvBN, SepConv, batch_norm, drop_path, make_op,
+)
 
 STEM_MULTIPLIER = 3
 
@@ -57,50 +61,98 @@ def preprocess(shape: CellShape, affine: bool) -> tuple[nn.Module, nn.Module]:
 
 
 class SearchCell(nn.Module):
-    """Every operation on each of the 14 edges; the EdgeMix says which run and their weights."""
+    """Every operation on each of the 14 edges; the EdgeMix says which run and their weights.
 
-    def __init__(self, shape: CellShape):
+    Two paths compute the same function on the same weights. The plain one runs each
+    operation of each edge on its own, as the DARTS code does. The fast one (default) works
+    per source node: the ReLU in front of every convolution, each pooling with its
+    BatchNorm, and the identity are computed once for all edges leaving the node, and each
+    convolution's edge weight is the scale of its last BatchNorm instead of a separate pass.
+    """
+
+    def __init__(self, shape: CellShape, fast: bool = True):
         super().__init__()
-        self.reduction = shape.reduction
+        self.reduction, self.fast = shape.reduction, fast
         self.pre0, self.pre1 = preprocess(shape, affine=False)
         self.edges = nn.ModuleList(
             nn.ModuleList(self._op(op, shape.channels, 2 if shape.reduction and src < 2 else 1) for op in g.OPS)
             for src, _ in g.EDGES
         )
-        self.none = g.OPS.index("none")
 
     @staticmethod
     def _op(name, channels, stride):
         op = make_op(name, channels, stride, affine=False)
-        return nn.Sequential(op, nn.BatchNorm2d(channels, affine=False)) if "pool" in name else op
+        return nn.Sequential(op, batch_norm(channels, affine=False)) if "pool" in name else op
 
     def forward(self, s0, s1, mix: EdgeMix):
         states = [self.pre0(s0), self.pre1(s1)]
-        for node in g.NODES:
-            terms = []
-            for e, (src, dst) in enumerate(g.EDGES):
-                if dst == node:
-                    terms += self._edge_terms(e, states[src], mix)
-            states.append(sum(terms) if terms else self._zeros(states[1]))
+        (self._forward_fast if self.fast else self._forward_plain)(states, mix)
         return torch.cat(states[2:], dim=1)
 
-    def _edge_terms(self, e, h, mix):
-        ops = range(len(g.OPS)) if mix.ops is None else mix.ops[e]
-        # `none` contributes exactly zero whatever its weight: never computed.
-        return [mix.weights[e, k] * self.edges[e][o](h) for k, o in enumerate(ops) if o != self.none]
+    def _forward_plain(self, states, mix):
+        for node in g.NODES:
+            terms = [
+                mix.weights[e, k] * self.edges[e][o](states[src])
+                for e, (src, dst) in enumerate(g.EDGES) if dst == node for k, o in active_ops(mix, e, g.OPS)
+            ]
+            states.append(sum(terms) if terms else self._zeros(states[1]))
+
+    def _forward_fast(self, states, mix):
+        totals = {}
+        for src in range(g.NODES[-1]):
+            shared = {}  # what every edge leaving src computes alike
+            for e, (edge_src, dst) in enumerate(g.EDGES):
+                if edge_src == src:
+                    for k, o in active_ops(mix, e, g.OPS):
+                        term = self._fast_term(self.edges[e][o], states[src], mix.weights[e, k], shared)
+                        totals[dst] = term if dst not in totals else totals[dst] + term
+            if src + 1 in g.NODES:  # every input of node src + 1 is in
+                states.append(totals.get(src + 1, self._zeros(states[1])))
+
+    @staticmethod
+    def _fast_term(op, h, weight, shared):
+        """weight * op(h), reusing what another edge leaving the same node already computed."""
+        if isinstance(op, (SepConv, DilConv)):
+            if "relu" not in shared:
+                shared["relu"] = torch.relu(h)
+            return _scaled_conv(op, shared["relu"], weight)
+        if isinstance(op, FactorizedReduce):  # a stride-2 skip has weights of its own
+            return weight * op(h)
+        # identity, or pooling + BatchNorm: parameter-free, so alike on every edge
+        kind = type(op[0] if isinstance(op, nn.Sequential) else op)
+        if kind not in shared:
+            shared[kind] = _fast_pool(op, h) if isinstance(op, nn.Sequential) else op(h)
+        return weight * shared[kind]
 
     def _zeros(self, h):
         """A node whose every kept operation is `none`."""
         return torch.zeros_like(h[:, :, ::2, ::2] if self.reduction else h)
 
 
+def _fast_pool(op: nn.Sequential, h):
+    pool, bn = op
+    if isinstance(pool, nn.AvgPool2d):
+        return bn(fused.avg_pool_3x3(h, pool.stride))
+    return op(h)
+
+
+def _scaled_conv(op: nn.Sequential, relu_h, weight):
+    """weight * op(h) for a DilConv or SepConv whose leading ReLU was already applied."""
+    if isinstance(op, SepConv):
+        _, depthwise, pointwise, bn = op[0]
+        return _scaled_conv(op[1], torch.relu(bn(pointwise(depthwise(relu_h)))), weight)
+    _, depthwise, pointwise, bn = op
+    y = pointwise(depthwise(relu_h))
+    return F.batch_norm(y, None, None, weight.expand(y.shape[1]), None, True, 0.0, bn.eps)
+
+
 class SearchNetwork(nn.Module):
-    def __init__(self, channels: int, layers: int, num_classes: int):
+    def __init__(self, channels: int, layers: int, num_classes: int, fast: bool = True):
         super().__init__()
         c_stem = STEM_MULTIPLIER * channels
         self.stem = nn.Sequential(nn.Conv2d(3, c_stem, 3, padding=1, bias=False), nn.BatchNorm2d(c_stem))
         shapes = layout(layers, channels, c_stem, {False: len(g.NODES), True: len(g.NODES)})
-        self.cells = nn.ModuleList(SearchCell(shape) for shape in shapes)
+        self.cells = nn.ModuleList(SearchCell(shape, fast) for shape in shapes)
         self.classifier = nn.Linear(len(g.NODES) * shapes[-1].channels, num_classes)
 
     def forward(self, x, mix: dict[str, EdgeMix]):
@@ -201,9 +253,9 @@ class Darts:
     known_genotypes = g.PUBLISHED  # names `train` and `describe` accept for --genotype
     evaluates_on_imagenet = True
 
-    def supernet(self, config: DartsConfig, num_classes: int) -> SearchNetwork:
+    def supernet(self, config: DartsConfig, num_classes: int, fast: bool = True) -> SearchNetwork:
         config.validate()
-        return SearchNetwork(config.init_channels, config.layers, num_classes)
+        return SearchNetwork(config.init_channels, config.layers, num_classes, fast)
 
     def derive(self, scores: dict[str, torch.Tensor]) -> g.Genotype:
         return g.derive({t: s.detach().float().cpu().tolist() for t, s in scores.items()})

@@ -10,12 +10,20 @@ import torch
 from torch import nn
 
 
+def batch_norm(channels: int, affine: bool) -> nn.BatchNorm2d:
+    """The evaluation network's BatchNorm (affine, running statistics), or the search network's:
+    no affine and always batch statistics, as NAS-Bench-201's search cells have it. Search
+    networks only ever run in training mode, where the two agree; without running statistics
+    the fast path may normalise once for several edges and still compute the same function."""
+    return nn.BatchNorm2d(channels, affine=affine, track_running_stats=affine)
+
+
 class ReLUConvBN(nn.Sequential):
     def __init__(self, c_in, c_out, kernel, stride, padding, affine=True):
         super().__init__(
             nn.ReLU(inplace=False),
             nn.Conv2d(c_in, c_out, kernel, stride, padding, bias=False),
-            nn.BatchNorm2d(c_out, affine=affine),
+            batch_norm(c_out, affine),
         )
 
 
@@ -27,7 +35,7 @@ class DilConv(nn.Sequential):
             nn.ReLU(inplace=False),
             nn.Conv2d(c_in, c_in, kernel, stride, padding, dilation=dilation, groups=c_in, bias=False),
             nn.Conv2d(c_in, c_out, 1, bias=False),
-            nn.BatchNorm2d(c_out, affine=affine),
+            batch_norm(c_out, affine),
         )
 
 
@@ -50,7 +58,7 @@ class FactorizedReduce(nn.Module):
         self.relu = nn.ReLU(inplace=False)
         self.conv_1 = nn.Conv2d(c_in, c_out // 2, 1, stride=2, bias=False)
         self.conv_2 = nn.Conv2d(c_in, c_out - c_out // 2, 1, stride=2, bias=False)
-        self.bn = nn.BatchNorm2d(c_out, affine=affine)
+        self.bn = batch_norm(c_out, affine)
 
     def forward(self, x):
         x = self.relu(x)

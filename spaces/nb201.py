@@ -13,8 +13,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from spaces import fused
 from spaces import nb201_arch as arch
-from spaces.base import CellSpec, EdgeMix, SpaceError, longest_path, register_space
+from spaces.base import CellSpec, EdgeMix, SpaceError, active_ops, longest_path, register_space
 
 
 class ReLUConvBN(nn.Sequential):
@@ -84,7 +85,7 @@ class SearchCell(nn.Module):
             terms = []
             for e, (src, edge_dst) in enumerate(arch.EDGES):
                 if edge_dst == dst:
-                    terms += [mix.weights[e, k] * self.edges[e][o](nodes[src]) for k, o in _active(mix, e)]
+                    terms += [mix.weights[e, k] * self.edges[e][o](nodes[src]) for k, o in active_ops(mix, e, arch.OPS)]
             nodes.append(sum(terms) if terms else torch.zeros_like(x))
         return nodes[-1]
 
@@ -103,7 +104,7 @@ class SearchCell(nn.Module):
         if op == "skip_connect":
             return [w * h for w in weights]
         if op == "avg_pool_3x3":
-            pooled = self.edges[uses[0][0]][arch.OPS.index(op)](h)
+            pooled = fused.avg_pool_3x3(h)
             return [w * pooled for w in weights]
         convs = [self.edges[e][arch.OPS.index(op)][1] for e, _, _ in uses]
         wide = torch.cat([conv.weight for conv in convs])
@@ -113,18 +114,12 @@ class SearchCell(nn.Module):
         return y.split(self.channels, dim=1)
 
 
-def _active(mix: EdgeMix, e: int):
-    """(column, op index) pairs edge e runs; `none` contributes exactly zero, so never runs."""
-    ops = range(len(arch.OPS)) if mix.ops is None else mix.ops[e]
-    return [(k, o) for k, o in enumerate(ops) if arch.OPS[o] != "none"]
-
-
 def _uses_by_op(mix: EdgeMix, src: int) -> dict[str, list[tuple[int, int, int]]]:
     """For edges leaving node src: op name -> [(edge, column in mix.weights, dst)]."""
     uses: dict[str, list] = {}
     for e, (edge_src, dst) in enumerate(arch.EDGES):
         if edge_src == src:
-            for k, o in _active(mix, e):
+            for k, o in active_ops(mix, e, arch.OPS):
                 uses.setdefault(arch.OPS[o], []).append((e, k, dst))
     return uses
 

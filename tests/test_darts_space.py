@@ -149,6 +149,7 @@ def test_sparse_mix_equals_dense_mix_with_zeros_elsewhere():
 def test_sparse_mix_runs_only_the_kept_operations_and_none_only_nodes_are_zero():
     net, calls = tiny_supernet(), []
     for c, cell in enumerate(net.cells):
+        cell.fast = False  # the plain path calls each op module, so hooks see every op that ran
         for e, ops in enumerate(cell.edges):
             for o, op in enumerate(ops):
                 op.register_forward_hook(lambda *_, c=c, e=e, o=o: calls.append((c, e, o)))
@@ -158,6 +159,21 @@ def test_sparse_mix_runs_only_the_kept_operations_and_none_only_nodes_are_zero()
     assert sorted(calls) == sorted((0, e, o) for e in range(14) for o in (1, 4))
     assert out.shape == (2, 10)
     assert [cell.reduction for cell in net.cells] == [False, True, True]
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_operations_left_out_get_no_gradient_on_either_path(fast):
+    net = tiny_supernet()
+    kept = [[4, 1], [6, 3], [5, 7], [2, 4]] * 3 + [[1, 2], [3, 5]]
+    for cell in net.cells:
+        cell.fast = fast
+    mix = {t: EdgeMix(torch.ones(14, 2), kept) for t in ("normal", "reduce")}
+    net(torch.randn(2, 3, 32, 32), mix).sum().backward()
+    for cell in net.cells:
+        for e, ops in enumerate(cell.edges):
+            for o, op in enumerate(ops):
+                for p in op.parameters():
+                    assert (p.grad is not None) == (o in kept[e]), (e, g.OPS[o])
 
 
 def test_evaluation_network_auxiliary_head_drop_path_and_channels_last():

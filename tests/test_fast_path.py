@@ -6,7 +6,7 @@ import torch.nn.functional as F
 
 from nasbench_suite import registry
 
-TINY = {"nb201": {"init_channels": 4, "cells_per_stage": 2}}
+TINY = {"nb201": {"init_channels": 4, "cells_per_stage": 2}, "darts": {"init_channels": 4, "layers": 5}}
 
 
 def set_fast(model, fast):

@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from torch.func import functional_call
 
 from nasbench_suite import registry
-from nasbench_suite.data import DATASETS, Augment, load_cifar, search_split
+from nasbench_suite.data import DATASETS, load_cifar, search_split
 from nasbench_suite.search import Searcher, SearchSettings
 from nasbench_suite.unrolled import unrolled_arch_backward
 
@@ -21,7 +21,7 @@ def make_searcher(method_name, data_dir, seed=0, epochs=2, space_name="nb201", *
     train = load_cifar("cifar10", data_dir)
     w, a = search_split(train, 10, subset=40)
     settings = SearchSettings(epochs=epochs, batch_size=8, seed=seed)
-    return Searcher(space, space.Config(**TINY), method, settings, "cpu", w, a, Augment(DATASETS["cifar10"], "cpu"), 10)
+    return Searcher(space, space.Config(**TINY), method, settings, "cpu", w, a, DATASETS["cifar10"])
 
 
 @pytest.mark.parametrize("method_name", registry.method_names())
