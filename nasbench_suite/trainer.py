@@ -45,8 +45,8 @@ class Trainer:
         s.validate(procs.world)
         cuda = procs.device.type == "cuda"
         torch.backends.cudnn.benchmark = cuda  # fixed input sizes: let cuDNN pick its fastest kernels
-        self.channels_last = cuda if s.channels_last is None else s.channels_last
-        self.autocast = torch.autocast(procs.device.type, dtype=torch.bfloat16, enabled=cuda if s.bf16 is None else s.bf16)
+        self.channels_last = not cuda if s.channels_last is None else s.channels_last
+        self.autocast = torch.autocast(procs.device.type, dtype=torch.bfloat16, enabled=s.bf16)
         self.data = self._data()
         self.space = registry.get_space(config.space)
         self.genotype = self.space.parse(config.genotype)

@@ -143,7 +143,8 @@ def _scaled_conv(op: nn.Sequential, relu_h, weight):
         return _scaled_conv(op[1], torch.relu(bn(pointwise(depthwise(relu_h)))), weight)
     _, depthwise, pointwise, bn = op
     y = pointwise(depthwise(relu_h))
-    return F.batch_norm(y, None, None, weight.expand(y.shape[1]), None, True, 0.0, bn.eps)
+    # a contiguous scale: an expand()ed one gave NaN α gradients on channels-last CPU tensors
+    return F.batch_norm(y, None, None, weight.repeat(y.shape[1]), None, True, 0.0, bn.eps)
 
 
 class SearchNetwork(nn.Module):

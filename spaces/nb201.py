@@ -93,24 +93,28 @@ class SearchCell(nn.Module):
         totals: list[torch.Tensor | None] = [x] + [None] * (arch.NUM_NODES - 1)
         for src in range(arch.NUM_NODES - 1):
             h = totals[src] if totals[src] is not None else torch.zeros_like(x)
+            relu = None  # shared by every convolution leaving src
             for op, uses in _uses_by_op(mix, src).items():
-                weights = mix.weights[[e for e, _, _ in uses], [k for _, k, _ in uses]]
-                for (_, _, dst), term in zip(uses, self._shared_op(op, h, uses, weights)):
+                weights = [mix.weights[e, k] for e, k, _ in uses]  # views: no index tensors to build
+                if op in ("skip_connect", "avg_pool_3x3"):
+                    shared = h if op == "skip_connect" else fused.avg_pool_3x3(h)
+                    terms = [w * shared for w in weights]
+                else:
+                    relu = F.relu(h) if relu is None else relu
+                    terms = self._wide_conv(op, relu, uses, weights)
+                for (_, _, dst), term in zip(uses, terms):
                     totals[dst] = term if totals[dst] is None else totals[dst] + term
         return totals[-1] if totals[-1] is not None else torch.zeros_like(x)
 
-    def _shared_op(self, op: str, h, uses, weights):
-        """Weighted outputs of `op` on input h for each (edge, column, dst) in `uses`."""
-        if op == "skip_connect":
-            return [w * h for w in weights]
-        if op == "avg_pool_3x3":
-            pooled = fused.avg_pool_3x3(h)
-            return [w * pooled for w in weights]
+    def _wide_conv(self, op: str, relu_h, uses, weights):
+        """w * BN(conv(relu(h))) for every edge in `uses`, as one convolution and one
+        affine-free BatchNorm on batch statistics whose per-channel scale is each edge's w."""
         convs = [self.edges[e][arch.OPS.index(op)][1] for e, _, _ in uses]
-        wide = torch.cat([conv.weight for conv in convs])
-        y = F.conv2d(F.relu(h), wide, padding=convs[0].padding)
-        # affine-free BatchNorm on batch statistics, scaled per edge: w * BN(conv(relu(h))).
-        y = F.batch_norm(y, None, None, weights.repeat_interleave(self.channels), None, True, 0.0, 1e-5)
+        wide = convs[0].weight if len(convs) == 1 else torch.cat([conv.weight for conv in convs])
+        y = F.conv2d(relu_h, wide, padding=convs[0].padding)
+        # a contiguous scale: an expand()ed one gave NaN α gradients on channels-last CPU tensors
+        scale = torch.stack(weights).repeat_interleave(self.channels)
+        y = F.batch_norm(y, None, None, scale, None, True, 0.0, 1e-5)
         return y.split(self.channels, dim=1)
 
 

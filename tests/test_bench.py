@@ -1,0 +1,30 @@
+"""`bench` measures what it says, in the JSON shape the issue fixes (timings are not asserted)."""
+
+import json
+
+import pytest
+
+from conftest import cli
+
+KEYS = {"space", "method", "phase", "path", "batch_size", "images_per_second", "ms_per_step", "peak_memory_mb"}
+
+
+def test_bench_json_lists_one_object_per_measurement(tmp_path):
+    result = cli("bench", "--space", "nb201", "--method", "pr_darts", "--phase", "search", "--steps", "1",
+                 "--device", "cpu", "--json", "--out", tmp_path)
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert [(r["space"], r["method"], r["phase"], r["path"]) for r in rows] == [
+        ("nb201", "pr_darts", "search", "plain"), ("nb201", "pr_darts", "search", "fast")]
+    for r in rows:
+        assert KEYS <= set(r) and r["batch_size"] == 64
+        assert r["images_per_second"] * r["ms_per_step"] / 1000 == pytest.approx(64)
+        assert r["peak_memory_mb"] > 0
+    (saved,) = tmp_path.glob("*.json")
+    assert json.loads(saved.read_text())["measurements"] == rows
+
+
+def test_bench_refuses_unknown_names_in_one_line(tmp_path):
+    result = cli("bench", "--space", "nb999", "--out", tmp_path)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "unknown search space" in result.stderr
