@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Circle, FancyArrowPatch
 
 from nasbench_suite.errors import UsageError
-from spaces import darts_genotype, nb201_arch
+from spaces import genotypes, nb201_arch
 from spaces.base import longest_path
 
 NODE_RADIUS = 0.22
@@ -41,7 +41,7 @@ def draw_genotype(text: str, space: str | None = None, title: str | None = None)
         arch = nb201_arch.index_to_arch(int(text)) if text.strip().isdigit() else text
         return draw_nb201(nb201_arch.parse_arch(arch), title)
     if space == "darts":
-        return draw_darts(darts_genotype.parse_genotype(text), title)
+        return draw_darts(genotypes.parse_genotype(text), title)
     raise UsageError(f"cells of the {space!r} space cannot be drawn; known: nb201, darts")
 
 
@@ -60,21 +60,21 @@ def draw_nb201(ops: tuple[str, ...], title: str | None = None) -> Figure:
     return fig
 
 
-def draw_darts(cells: dict[str, darts_genotype.Cell], title: str | None = None) -> Figure:
+def draw_darts(genotype: genotypes.Genotype, title: str | None = None) -> Figure:
     fig = Figure(figsize=(12, 8), layout="constrained")
-    first, last = darts_genotype.INPUTS, darts_genotype.INPUTS + darts_genotype.STEPS
+    first, last = genotypes.NODES[0], genotypes.NODES[-1] + 1
     # Inputs left, above and below; intermediate nodes in a row; the output at the right end.
     nodes = {0: (0.0, 1.5), 1: (0.0, -1.5), "out": (2.2 * (last - 1), 0.0)}
     nodes.update({i: (2.2 * (i - 1), 0.0) for i in range(first, last)})
     names = {0: "k-2", 1: "k-1", "out": "out"}  # the two previous cells' outputs, this cell's
     names.update({i: str(i - first) for i in range(first, last)})
-    for ax, cell_type in zip(fig.subplots(2, 1), darts_genotype.CELL_TYPES):
-        cell = cells[cell_type]
+    for ax, cell_type in zip(fig.subplots(2, 1), genotypes.CELL_TYPES):
+        kept = genotype.edges(cell_type)
         # Between intermediate nodes: neighbours straight, longer hops arc below then above.
-        edges = [(s, d, op, 0.0 if s < first or d - s == 1 else 0.28 * (-1) ** (d - s)) for s, d, op in cell.node_edges()]
-        edges += [(node, "out", None, 0.0 if node == last - 1 else -0.12) for node in cell.concat]
+        edges = [(s, d, op, 0.0 if s < first or d - s == 1 else 0.28 * (-1) ** (d - s)) for s, d, op in kept]
+        edges += [(node, "out", None, 0.0 if node == last - 1 else -0.12) for node in genotype.concat(cell_type)]
         _draw_graph(ax, nodes, names, edges)
-        skips = sum(op == "skip_connect" for op, _ in cell.edges)
+        skips = sum(op == "skip_connect" for _, _, op in kept)
         ax.set_title(f"{cell_type} cell: {skips} skip", fontsize=10)
     if title:
         fig.suptitle(title, fontsize=11)

@@ -24,14 +24,14 @@ from nasbench_suite import records
 from nasbench_suite.cell_drawing import draw_genotype
 from nasbench_suite.errors import UsageError
 from nasbench_suite.standings import Row, Section
-from spaces import darts_genotype, nb201_arch
+from spaces import genotypes, nb201_arch
 from spaces.base import SpaceError
 
 DPI = 110
 # Operation and edge names of the spaces the heat maps can label (torch-free modules).
 SPACE_AXES = {
     "nb201": (nb201_arch.OPS, nb201_arch.EDGES),
-    "darts": (darts_genotype.OPS, darts_genotype.EDGES),
+    "darts": (genotypes.OPS, genotypes.EDGES),
 }
 CURVES = {"skip_count": "skip connections", "depth": "cell depth"}
 

@@ -5,22 +5,26 @@ The split is the search's own: the network trains on the weight half of the trai
 images and is scored on the architecture half, so the test set never steers tuning.
 Protocol: the search's batch size and seed, SGD (momentum 0.9, the space's weight decay
 and Nesterov setting) with the learning rate cosine-annealed from 0.025 to 0 over the
-epochs, gradient clipping 5, random crop and flip.
+epochs, gradient clipping 5, random crop and flip; the step is the evaluation training's.
 """
 
 from __future__ import annotations
 
 import math
+from contextlib import nullcontext
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from nasbench_suite import data
 from nasbench_suite.errors import UsageError
 from nasbench_suite.runner import resolve_device
+from nasbench_suite.train import TrainSettings
+from nasbench_suite.trainer import train_step
 
-LR, MOMENTUM, GRAD_CLIP = 0.025, 0.9, 5.0
+LR, MOMENTUM = 0.025, 0.9
+# The evaluation protocol's step (trainer.train_step) without its auxiliary head or cutout.
+STEP = TrainSettings(grad_clip=5.0, auxiliary_weight=0.0, label_smoothing=0.0)
 
 
 def proxy_accuracy(space, genotype, config, epochs: int) -> float:
@@ -42,32 +46,25 @@ def proxy_accuracy(space, genotype, config, epochs: int) -> float:
     batch = settings["batch_size"]
     steps = max(1, len(fit) // batch)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, epochs * steps)
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
     model.train()
     for epoch in range(epochs):
         order, total = torch.randperm(len(fit), device=device), 0.0
         for step in range(steps):
             idx = order[step * batch : (step + 1) * batch]
-            with autocast:
-                loss = F.cross_entropy(_logits(model(augment(fit.images[idx]))), fit.labels[idx])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), GRAD_CLIP)
-            optimizer.step()
+            loss, _ = train_step(model, optimizer, augment(fit.images[idx]), fit.labels[idx], STEP, nullcontext())
             schedule.step()
             total = total + loss.detach()  # checked once per epoch: no device sync every step
         if not math.isfinite(float(total)):
             raise UsageError(f"the proxy training's loss became NaN or infinite in epoch {epoch + 1}")
-    return _accuracy(model, held_out, augment, batch, autocast)
+    return _accuracy(model, held_out, augment, batch)
 
 
 @torch.no_grad()
-def _accuracy(model, split: data.Split, augment: data.Augment, batch: int, autocast) -> float:
+def _accuracy(model, split: data.Split, augment: data.Augment, batch: int) -> float:
     model.eval()
     correct = 0
     for start in range(0, len(split), batch):
-        with autocast:
-            logits = _logits(model(augment(split.images[start : start + batch], train=False)))
+        logits = _logits(model(augment(split.images[start : start + batch], train=False)))
         correct += (logits.argmax(1) == split.labels[start : start + batch]).sum().item()
     return 100.0 * correct / len(split)
 

@@ -149,6 +149,23 @@ def test_proxy_objective_scores_the_derived_network_on_the_held_out_half(tmp_pat
     assert "cifar10_test_acc" not in trial.user_attrs  # the proxy never looks at the table
 
 
+def test_on_the_darts_space_the_objective_is_the_proxy(tmp_path, shared_data):
+    """No table there: --objective auto picks the short training of the derived network."""
+    from nasbench_suite import proxy, registry
+    from nasbench_suite.run import RunConfig
+
+    argv = ["tune", "--method", "pr_darts", "--space", "darts", "--trials", "1", "--epochs", "1", "--train-subset", "20",
+            "--batch-size", "4", "--init-channels", "4", "--layers", "3", "--proxy-epochs", "1",
+            "--data-dir", SHARED_DATA, "--out", tmp_path / "runs", "--tuning-dir", tmp_path / "tuning"]
+    assert cli.main([str(a) for a in argv]) == 0
+    (trial,) = only_study(tmp_path).get_trials()
+    record = json.loads((tmp_path / "runs" / trial.user_attrs["run_id"] / "record.json").read_text())
+    assert record["space"] == "darts" and record["benchmark"] is None
+    space = registry.get_space("darts")
+    again = proxy.proxy_accuracy(space, space.parse(record["genotype"]), RunConfig(**record["config"]), 1)
+    assert trial.value == again and trial.user_attrs["proxy_epochs"] == 1
+
+
 @pytest.mark.parametrize(
     "extra, message",
     [
