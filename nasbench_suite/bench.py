@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import platform
 import re
 from pathlib import Path
 
@@ -69,7 +68,7 @@ def measure(job: dict, steps: int, device_name: str) -> dict:
 
     import torch
 
-    from nasbench_suite.runner import resolve_device
+    from nasbench_suite.devices import device_name, resolve_device
 
     device = resolve_device(device_name)
     torch.manual_seed(0)
@@ -92,7 +91,7 @@ def measure(job: dict, steps: int, device_name: str) -> dict:
     rate = batch_size / seconds
     return {**job, "batch_size": batch_size, "images_per_second": rate, "ms_per_step": 1000 * seconds,
             "peak_memory_mb": peak_mb, "full_run_hours": FULL_RUN_IMAGES[job["phase"]] / rate / 3600,
-            "device": _device_label(device)}
+            "device": device_name(device)}
 
 
 def _search_step(job: dict, device):
@@ -145,14 +144,6 @@ def _train_step(job: dict, device):
         train_step(model, opt, augment(images), labels, settings, contextlib.nullcontext())
 
     return step, settings.batch_size
-
-
-def _device_label(device) -> str:
-    import torch
-
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return f"{platform.machine()} cpu, {torch.get_num_threads()} threads"
 
 
 def _measure_in_child(job, steps, device_name, queue):

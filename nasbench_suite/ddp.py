@@ -42,7 +42,7 @@ class Processes:
 
 
 def start(device_name: str) -> Processes:
-    from nasbench_suite.runner import resolve_device
+    from nasbench_suite.devices import resolve_device
 
     device = resolve_device(device_name)
     world = int(os.environ.get("WORLD_SIZE", "1"))

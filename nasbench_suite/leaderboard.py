@@ -90,8 +90,10 @@ def coverage(found: Collection, runs_dir: Path, train_dir: Path, skipped: int) -
 
 
 def _subset(record: dict) -> str:
+    """The search budget: epochs, and how many training images."""
     subset = record["config"].get("train_subset")
-    return "all training images" if subset is None else f"training subset of {subset} images"
+    images = "all training images" if subset is None else f"a training subset of {subset} images"
+    return f"{record['config']['settings']['epochs']}-epoch searches on {images}"
 
 
 def _table(record: dict) -> str:

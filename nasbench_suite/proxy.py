@@ -18,7 +18,7 @@ import torch
 
 from nasbench_suite import data
 from nasbench_suite.errors import UsageError
-from nasbench_suite.runner import resolve_device
+from nasbench_suite.devices import resolve_device
 from nasbench_suite.train import TrainSettings
 from nasbench_suite.trainer import train_step
 

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from nasbench_suite import benchmark, data, nb201_columns, records, registry
+from nasbench_suite.devices import device_name, resolve_device
 from nasbench_suite.errors import UsageError
 from nasbench_suite.run import RunConfig
 from nasbench_suite.search import NonFiniteLoss, Searcher, SearchSettings
@@ -29,14 +30,6 @@ class Prepared:
     searcher: Searcher
     table: benchmark.Table | None
     device: torch.device
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "cuda" and not torch.cuda.is_available():
-        raise UsageError("--device cuda was asked for, but no CUDA device is available")
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    return torch.device(name)
 
 
 def prepare(config: RunConfig) -> Prepared:
@@ -157,7 +150,7 @@ def make_record(p: Prepared, rows: list[dict], seconds: float, run_dir: Path) ->
         "epochs": len(rows),
         "search_seconds": seconds,
         "gpu_hours": seconds / 3600 if p.device.type == "cuda" else None,
-        "device": _device_name(p.device),
+        "device": device_name(p.device),
         "versions": records.versions(),
         "config": dataclasses.asdict(p.config),
         "benchmark": last.get("benchmark"),
@@ -171,17 +164,11 @@ def make_record(p: Prepared, rows: list[dict], seconds: float, run_dir: Path) ->
     return record
 
 
-def _device_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return f"cuda ({torch.cuda.get_device_name(device)})"
-    return f"cpu ({torch.get_num_threads()} threads)"
-
-
 def _announce(p: Prepared, run_dir: Path, start: int) -> None:
     s = p.searcher
     what = f"{p.config.method} on {p.config.space}, {p.config.dataset} ({len(s.weight_half)}+{len(s.arch_half)} images)"
     verb = f"resuming at epoch {start + 1}" if start else "starting"
-    console.print(f"{verb} {run_dir}: {what}, {_device_name(p.device)}, {s.settings.epochs} epochs of {s.steps_per_epoch} steps")
+    console.print(f"{verb} {run_dir}: {what}, {device_name(p.device)}, {s.settings.epochs} epochs of {s.steps_per_epoch} steps")
 
 
 def _epoch_line(row: dict, epochs: int) -> str:

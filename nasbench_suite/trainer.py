@@ -26,6 +26,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from nasbench_suite import records, registry
 from nasbench_suite.ddp import Processes
+from nasbench_suite.devices import device_name
 from nasbench_suite.errors import UsageError
 from nasbench_suite.search import epoch_seed
 from nasbench_suite.train import TrainConfig, TrainSettings, create_run_dir
@@ -258,10 +259,7 @@ def train_step(model, opt, x, y, s: TrainSettings, autocast) -> tuple[torch.Tens
 
 
 def _device_name(procs: Processes) -> str:
-    if procs.device.type == "cuda":
-        name = f"cuda ({torch.cuda.get_device_name(procs.device)})"
-    else:
-        name = f"cpu ({torch.get_num_threads()} threads)"
+    name = device_name(procs.device)
     return name if procs.world == 1 else f"{procs.world} x {name}"
 
 

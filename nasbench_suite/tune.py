@@ -102,7 +102,7 @@ def _check_inputs(base: run.RunConfig) -> None:
     """What config_from_args leaves to the run: the device and the data (fetched once, here,
     not by every worker at once), so an input every trial would trip over is one line now."""
     from nasbench_suite import data
-    from nasbench_suite.runner import resolve_device
+    from nasbench_suite.devices import resolve_device
 
     resolve_device(base.device)
     train = data.load_cifar(base.dataset, Path(base.data_dir))

@@ -17,6 +17,17 @@ NB201_TABLE = SHARED_DATA / "nb201" / "nb201.csv.gz"
 os.environ["NASBENCH_OFFLINE"] = "1"
 
 
+@pytest.fixture
+def one_thread():
+    """Tiny models run faster on one thread: a second only adds waiting on a 2-core machine."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not (SHARED_DATA / "cifar-10-batches-py" / "data_batch_1").is_file():

@@ -10,13 +10,7 @@ from spaces.darts import Darts, DartsConfig
 SPACE = Darts()
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: a second thread only adds waiting on a shared 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.mark.parametrize("name, cifar10_mb", [("darts_v2", 3.35), ("pr_darts", 3.44)])

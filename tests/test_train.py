@@ -17,12 +17,7 @@ from conftest import cli
 TINY = ["--train-subset", "40", "--test-subset", "40", "--batch-size", "10", "--init-channels", "4", "--layers", "3"]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def train_args(*argv):

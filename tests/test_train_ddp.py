@@ -15,12 +15,7 @@ from conftest import ROOT
 WORKER = Path(__file__).with_name("ddp_train_worker.py")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_two_processes_stay_in_step_and_write_one_record(shared_data, tmp_path):

@@ -35,15 +35,7 @@ def only_study(tmp: Path) -> optuna.Study:
     return optuna.load_study(study_name=db.parent.name, storage=tune_storage.open_storage(f"sqlite:///{db}"))
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models run faster on one thread, and leave the machine's other cores alone."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
