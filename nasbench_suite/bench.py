@@ -61,7 +61,7 @@ def plan(args) -> list[dict]:
     return jobs
 
 
-def measure(job: dict, steps: int, device_name: str) -> dict:
+def measure(job: dict, steps: int, device_flag: str) -> dict:
     """One measurement, in the calling process."""
     import resource
     import time
@@ -70,7 +70,7 @@ def measure(job: dict, steps: int, device_name: str) -> dict:
 
     from nasbench_suite.devices import device_name, resolve_device
 
-    device = resolve_device(device_name)
+    device = resolve_device(device_flag)
     torch.manual_seed(0)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     step, batch_size = (_search_step if job["phase"] == "search" else _train_step)(job, device)
@@ -146,17 +146,17 @@ def _train_step(job: dict, device):
     return step, settings.batch_size
 
 
-def _measure_in_child(job, steps, device_name, queue):
+def _measure_in_child(job, steps, device_flag, queue):
     try:
-        queue.put(measure(job, steps, device_name))
+        queue.put(measure(job, steps, device_flag))
     except Exception as err:  # reported by the parent as one line
         queue.put({"error": f"{type(err).__name__}: {err}"})
 
 
-def run_isolated(job: dict, steps: int, device_name: str) -> dict:
+def run_isolated(job: dict, steps: int, device_flag: str) -> dict:
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
-    proc = ctx.Process(target=_measure_in_child, args=(job, steps, device_name, queue))
+    proc = ctx.Process(target=_measure_in_child, args=(job, steps, device_flag, queue))
     proc.start()
     result = queue.get()
     proc.join()
