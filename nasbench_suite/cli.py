@@ -33,7 +33,7 @@ class Parser(argparse.ArgumentParser):
 
 def _top_help() -> str:
     width = max(map(len, COMMANDS))
-    lines = [f"usage: nasbench-suite COMMAND [options]   (nasbench-suite COMMAND --help for its options)", "", "commands:"]
+    lines = ["usage: nasbench-suite COMMAND [options]   (nasbench-suite COMMAND --help for its options)", "", "commands:"]
     lines += [f"  {name:<{width}}  {help}" for name, (_, help) in COMMANDS.items()]
     return "\n".join(lines)
 

@@ -6,7 +6,7 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from nasbench_suite import flags, records, registry
+from nasbench_suite import flags, registry
 from nasbench_suite.errors import UsageError
 from nasbench_suite.paths import data_dir as default_data_dir
 

@@ -157,7 +157,7 @@ def test_a_full_disk_mid_run_is_one_line_and_keeps_what_was_written(tmp_path, ti
         "    real(fd)\n"
         "r.os.fsync = fsync\n"
         "from nasbench_suite.cli import main\n"
-        f"sys.exit(main(sys.argv[1:]))\n"
+        "sys.exit(main(sys.argv[1:]))\n"
     )
     args = [*RUN[:5], "--epochs", "1", "--train-subset", "20", "--batch-size", "4", "--init-channels", "4",
             "--cells-per-stage", "1", "--data-dir", str(tiny_cifar), "--out", str(out)]
