@@ -169,7 +169,12 @@ def main(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
+    from nasbench_suite.devices import device_name, resolve_device
+
     jobs = plan(args)
+    machine = _slug(device_name(resolve_device(args.device)))
+    saved = args.out / f"{machine}.json"
+    earlier = _earlier(saved)  # before the long part: an unreadable file stops the run, untouched
     console = Console(stderr=args.json, width=140)
     results = []
     with console.status("measuring") as status:
@@ -177,13 +182,15 @@ def main(args: argparse.Namespace) -> int:
             status.update(f"measuring {i}/{len(jobs)}: {job['phase']} {job['space']} {job['method']} ({job['path']})")
             results.append(run_isolated(job, args.steps, args.device))
     _add_speedups(results)
-    machine = _slug(results[0]["device"]) if results else "none"
+    versions = records.versions()
+    for r in results:
+        r["git_commit"] = versions.get("git_commit")
     args.out.mkdir(parents=True, exist_ok=True)
-    records.write_json(args.out / f"{machine}.json", {"machine": machine, "versions": records.versions(), "measurements": results})
+    records.write_json(saved, {"machine": machine, "versions": versions, "measurements": merged(earlier, results)})
     if args.json:
         print(json.dumps(results, indent=2))
         return 0
-    table = Table(title=f"{machine}: {args.steps} timed steps each (results in {args.out / (machine + '.json')})")
+    table = Table(title=f"{machine}: {args.steps} timed steps each (results in {saved})")
     for column in ("phase", "space", "method", "path", "batch", "images/s", "ms/step", "peak MB", "vs plain", "full run h"):
         table.add_column(column, justify="right" if column not in ("phase", "space", "method", "path") else "left")
     for r in results:
@@ -192,6 +199,29 @@ def main(args: argparse.Namespace) -> int:
                       f"{r['full_run_hours']:.2f}")
     console.print(table)
     return 0
+
+
+def _key(r: dict) -> tuple:
+    return r["phase"], r["space"], r["method"], r["path"]
+
+
+def merged(earlier: list[dict], results: list[dict]) -> list[dict]:
+    """The machine's file after this run: a narrowed run replaces only what it measured again."""
+    measured = {_key(r) for r in results}
+    return [r for r in earlier if _key(r) not in measured] + results
+
+
+def _earlier(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    try:
+        rows = json.loads(path.read_text())["measurements"]
+        for r in rows:
+            _key(r)  # each names what it measured
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise UsageError(f"{path} holds earlier measurements this run cannot read ({type(err).__name__}); "
+                         "move it away to start the file anew") from None
+    return rows
 
 
 def _add_speedups(results: list[dict]) -> None:

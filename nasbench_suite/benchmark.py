@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Iterator
 
 from nasbench_suite.errors import UsageError
-from nasbench_suite.nb201_columns import COLUMN_HELP  # noqa: F401  (the table's documentation lives there)
 from nasbench_suite.paths import default_benchmark
 from spaces import nb201_arch
 

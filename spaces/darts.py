@@ -107,7 +107,7 @@ class SearchCell(nn.Module):
                         term = self._fast_term(self.edges[e][o], states[src], mix.weights[e, k], shared)
                         totals[dst] = term if dst not in totals else totals[dst] + term
             if src + 1 in g.NODES:  # every input of node src + 1 is in
-                states.append(totals.get(src + 1, self._zeros(states[1])))
+                states.append(fused.dense_grad(totals.get(src + 1, self._zeros(states[1]))))
 
     @staticmethod
     def _fast_term(op, h, weight, shared):
@@ -140,9 +140,9 @@ def _scaled_conv(op: nn.Sequential, relu_h, weight):
     """weight * op(h) for a DilConv or SepConv whose leading ReLU was already applied."""
     if isinstance(op, SepConv):
         _, depthwise, pointwise, bn = op[0]
-        return _scaled_conv(op[1], torch.relu(bn(pointwise(depthwise(relu_h)))), weight)
+        return _scaled_conv(op[1], torch.relu(bn(pointwise(fused.depthwise_conv(relu_h, depthwise)))), weight)
     _, depthwise, pointwise, bn = op
-    y = pointwise(depthwise(relu_h))
+    y = pointwise(fused.depthwise_conv(relu_h, depthwise))
     # a contiguous scale: an expand()ed one gave NaN α gradients on channels-last CPU tensors
     return F.batch_norm(y, None, None, weight.repeat(y.shape[1]), None, True, 0.0, bn.eps)
 

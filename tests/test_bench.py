@@ -28,3 +28,25 @@ def test_bench_refuses_unknown_names_in_one_line(tmp_path):
     result = cli("bench", "--space", "nb999", "--out", tmp_path)
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
     assert "unknown search space" in result.stderr
+
+
+def test_a_narrowed_bench_replaces_only_what_it_measured_again(tmp_path):
+    def bench(*methods):
+        flags = [f for m in methods for f in ("--method", m)]
+        result = cli("bench", "--space", "nb201", *flags, "--phase", "search", "--path", "fast", "--steps", "1",
+                     "--device", "cpu", "--json", "--out", tmp_path)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+    first = bench("pr_darts")
+    second = bench("independent_gate")
+    (saved,) = tmp_path.glob("*.json")
+    assert json.loads(saved.read_text())["measurements"] == first + second
+    again = bench("pr_darts")
+    assert json.loads(saved.read_text())["measurements"] == second + again
+
+    saved.write_text('{"measurements": [{"space": "nb201"}]}')
+    result = cli("bench", "--space", "nb201", "--method", "pr_darts", "--out", tmp_path)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "cannot read" in result.stderr
+    assert saved.read_text() == '{"measurements": [{"space": "nb201"}]}'
