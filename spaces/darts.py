@@ -68,6 +68,8 @@ class SearchCell(nn.Module):
     per source node: the ReLU in front of every convolution, each pooling with its
     BatchNorm, and the identity are computed once for all edges leaving the node, and each
     convolution's edge weight is the scale of its last BatchNorm instead of a separate pass.
+    Its depthwise convolutions run through `fused.depthwise_conv`, and each node hands its
+    operations a dense gradient (`fused.dense_grad`) rather than a slice of the cell's.
     """
 
     def __init__(self, shape: CellShape, fast: bool = True):

@@ -53,13 +53,22 @@ def depthwise_conv(x: torch.Tensor, conv: torch.nn.Conv2d) -> torch.Tensor:
     dilated depthwise backward is slow: a quarter of the pixels undilated made the stride-2 convs
     14-18x faster, and the four phases in one batch made a darts-space search step 14% faster."""
     (kernel, _), (stride, _), (padding, _), (dilation, _) = conv.kernel_size, conv.stride, conv.padding, conv.dilation
+    cpu = x.device.type == "cpu"
     if dilation == 2 and padding == 2 * (kernel // 2):
         if stride == 2:  # fewer pixels on any device
-            return _DepthwiseConv.apply(_EvenPixels.apply(x), conv.weight, 1, kernel // 2, 1)
-        if x.device.type == "cpu" and x.shape[2] % 2 == 0 and x.shape[3] % 2 == 0:
-            phases = _DepthwiseConv.apply(_to_phases(x), conv.weight, 1, kernel // 2, 1)
-            return _from_phases(phases, x.shape[0])
-    return _DepthwiseConv.apply(x, conv.weight, stride, padding, dilation)
+            return _undilated(_EvenPixels.apply(x), conv.weight, cpu)
+        if cpu and x.shape[2] % 2 == 0 and x.shape[3] % 2 == 0:
+            return _from_phases(_undilated(_to_phases(x), conv.weight, cpu), x.shape[0])
+    if cpu and kernel == 5 and dilation == 1:
+        return _Depthwise5x5.apply(x, conv.weight, stride)
+    return F.conv2d(x, conv.weight, None, stride, padding, dilation, x.shape[1])
+
+
+def _undilated(x, weight, cpu):
+    """A stride-1, undilated, 'same' depthwise conv."""
+    if cpu and weight.shape[-1] == 5:
+        return _Depthwise5x5.apply(x, weight, 1)
+    return F.conv2d(x, weight, None, 1, weight.shape[-1] // 2, 1, x.shape[1])
 
 
 def _to_phases(x):
@@ -93,45 +102,44 @@ class _EvenPixels(torch.autograd.Function):
         return full
 
 
-class _DepthwiseConv(torch.autograd.Function):
-    """A depthwise conv whose 5x5 weight gradient is taken as four 3x3 ones on the CPU, where
-    oneDNN's own 5x5 depthwise weight gradient is ~15x slower than its 3x3 one."""
+class _Depthwise5x5(torch.autograd.Function):
+    """An undilated 5x5 depthwise conv (padding 2) whose weight gradient is taken as four 3x3
+    ones: oneDNN's own 5x5 depthwise weight gradient is ~15x slower than its 3x3 one."""
 
     @staticmethod
-    def forward(ctx, x, weight, stride, padding, dilation):
+    def forward(ctx, x, weight, stride):
         ctx.save_for_backward(x, weight)
-        ctx.args = stride, padding, dilation
-        return F.conv2d(x, weight, None, stride, padding, dilation, x.shape[1])
+        ctx.stride = stride
+        return F.conv2d(x, weight, None, stride, 2, 1, x.shape[1])
 
     @staticmethod
     def backward(ctx, grad):
         x, weight = ctx.saved_tensors
-        stride, padding, dilation = ctx.args
         grad = grad.contiguous(memory_format=_layout(x))
-        want_x, want_w = ctx.needs_input_grad[:2]
-        blocks = want_w and weight.shape[-1] == 5 and dilation == 1 and x.device.type == "cpu"
-        grad_x, grad_w, _ = _conv_backward(grad, x, weight, stride, padding, dilation, (want_x, want_w and not blocks))
-        if blocks:
-            grad_w = _weight_grad_5x5(grad, x, stride, padding)
-        return grad_x, grad_w, None, None, None
+        grad_x = grad_w = None
+        if ctx.needs_input_grad[0]:
+            grad_x = _conv_backward(grad, x, weight, ctx.stride, 2, (True, False))[0]
+        if ctx.needs_input_grad[1]:
+            grad_w = _weight_grad_5x5(grad, x, ctx.stride)
+        return grad_x, grad_w, None
 
 
-def _conv_backward(grad, x, weight, stride, padding, dilation, wanted):
+def _conv_backward(grad, x, weight, stride, padding, wanted):
     return torch.ops.aten.convolution_backward(
-        grad, x, weight, None, [stride] * 2, [padding] * 2, [dilation] * 2, False, [0, 0], x.shape[1], [*wanted, False])
+        grad, x, weight, None, [stride] * 2, [padding] * 2, [1, 1], False, [0, 0], x.shape[1], [*wanted, False])
 
 
-def _weight_grad_5x5(grad, x, stride, padding):
+def _weight_grad_5x5(grad, x, stride):
     """Each 3x3 corner of the 5x5 kernel is the weight of a valid 3x3 conv over the padded input,
     shifted by that corner's offset; the four corners overlap and together cover the kernel."""
-    padded = F.pad(x, [padding] * 4)
+    padded = F.pad(x, [2] * 4)
     h, w = (stride * (n - 1) + 3 for n in grad.shape[2:])
     corner = x.new_empty(x.shape[1], 1, 3, 3)
     weight_grad = x.new_empty(x.shape[1], 1, 5, 5)
     for top in (0, 2):
         for left in (0, 2):
             window = padded[:, :, top:top + h, left:left + w]
-            weight_grad[:, :, top:top + 3, left:left + 3] = _conv_backward(grad, window, corner, stride, 0, 1, (False, True))[1]
+            weight_grad[:, :, top:top + 3, left:left + 3] = _conv_backward(grad, window, corner, stride, 0, (False, True))[1]
     return weight_grad
 
 
