@@ -59,7 +59,7 @@ def depthwise_conv(x: torch.Tensor, conv: torch.nn.Conv2d) -> torch.Tensor:
             return _undilated(_EvenPixels.apply(x), conv.weight, cpu)
         if cpu and x.shape[2] % 2 == 0 and x.shape[3] % 2 == 0:
             return _from_phases(_undilated(_to_phases(x), conv.weight, cpu), x.shape[0])
-    if cpu and kernel == 5 and dilation == 1:
+    if cpu and kernel == 5 and dilation == 1 and padding == 2:
         return _Depthwise5x5.apply(x, conv.weight, stride)
     return F.conv2d(x, conv.weight, None, stride, padding, dilation, x.shape[1])
 
