@@ -186,7 +186,7 @@ def main(args: argparse.Namespace) -> int:
     for r in results:
         r["git_commit"] = versions.get("git_commit")
     args.out.mkdir(parents=True, exist_ok=True)
-    records.write_json(saved, {"machine": machine, "versions": versions, "measurements": merged(earlier, results)})
+    records.write_json(saved, {"machine": machine, "versions": versions, "measurements": _merged(earlier, results)})
     if args.json:
         print(json.dumps(results, indent=2))
         return 0
@@ -205,7 +205,7 @@ def _key(r: dict) -> tuple:
     return r["phase"], r["space"], r["method"], r["path"]
 
 
-def merged(earlier: list[dict], results: list[dict]) -> list[dict]:
+def _merged(earlier: list[dict], results: list[dict]) -> list[dict]:
     """The machine's file after this run: a narrowed run replaces only what it measured again."""
     measured = {_key(r) for r in results}
     return [r for r in earlier if _key(r) not in measured] + results
