@@ -56,19 +56,17 @@ def depthwise_conv(x: torch.Tensor, conv: torch.nn.Conv2d) -> torch.Tensor:
     cpu = x.device.type == "cpu"
     if dilation == 2 and padding == 2 * (kernel // 2):
         if stride == 2:  # fewer pixels on any device
-            return _undilated(_EvenPixels.apply(x), conv.weight, cpu)
+            return _depthwise(_EvenPixels.apply(x), conv.weight, 1, kernel // 2, 1, cpu)
         if cpu and x.shape[2] % 2 == 0 and x.shape[3] % 2 == 0:
-            return _from_phases(_undilated(_to_phases(x), conv.weight, cpu), x.shape[0])
-    if cpu and kernel == 5 and dilation == 1 and padding == 2:
-        return _Depthwise5x5.apply(x, conv.weight, stride)
-    return F.conv2d(x, conv.weight, None, stride, padding, dilation, x.shape[1])
+            return _from_phases(_depthwise(_to_phases(x), conv.weight, 1, kernel // 2, 1, cpu), x.shape[0])
+    return _depthwise(x, conv.weight, stride, padding, dilation, cpu)
 
 
-def _undilated(x, weight, cpu):
-    """A stride-1, undilated, 'same' depthwise conv."""
-    if cpu and weight.shape[-1] == 5:
-        return _Depthwise5x5.apply(x, weight, 1)
-    return F.conv2d(x, weight, None, 1, weight.shape[-1] // 2, 1, x.shape[1])
+def _depthwise(x, weight, stride, padding, dilation, cpu):
+    """The one place that picks _Depthwise5x5: on the CPU, for an undilated 5x5 with padding 2."""
+    if cpu and weight.shape[-1] == 5 and dilation == 1 and padding == 2:
+        return _Depthwise5x5.apply(x, weight, stride)
+    return F.conv2d(x, weight, None, stride, padding, dilation, x.shape[1])
 
 
 def _to_phases(x):
