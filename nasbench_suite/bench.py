@@ -98,8 +98,10 @@ def _search_step(job: dict, device):
     """A closure doing one α step and one weight step of the standard search on random images."""
     import torch
 
-    from nasbench_suite.data import DATASETS, Split
-    from nasbench_suite.search import Searcher, SearchSettings
+    from nasbench_suite.data.cifar import Split
+    from nasbench_suite.data.files import DATASETS
+    from nasbench_suite.search.loop import Searcher
+    from nasbench_suite.search.settings import SearchSettings
 
     space, cls = registry.get_space(job["space"]), registry.get_method(job["method"])
     method = cls(space.spec, cls.Config())
@@ -125,9 +127,10 @@ def _train_step(job: dict, device):
 
     import torch
 
-    from nasbench_suite.data import DATASETS, Augment
-    from nasbench_suite.train import TrainSettings
-    from nasbench_suite.trainer import train_step
+    from nasbench_suite.data.cifar import Augment
+    from nasbench_suite.data.files import DATASETS
+    from nasbench_suite.train.settings import TrainSettings
+    from nasbench_suite.train.trainer import train_step
 
     settings = TrainSettings()
     channels_last = job["path"] == "fast" and device.type != "cuda"

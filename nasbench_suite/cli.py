@@ -12,15 +12,15 @@ import sys
 from nasbench_suite import __version__
 
 COMMANDS = {
-    "run": ("nasbench_suite.run", "search an architecture with one method on one space"),
-    "lookup": ("nasbench_suite.lookup", "print a NAS-Bench-201 cell's benchmark results"),
-    "benchmark": ("nasbench_suite.benchmark_import", "import the official NAS-Bench-201 / NATS-Bench files (benchmark import PATH)"),
+    "run": ("nasbench_suite.search.command", "search an architecture with one method on one space"),
+    "lookup": ("nasbench_suite.nb201.lookup", "print a NAS-Bench-201 cell's benchmark results"),
+    "benchmark": ("nasbench_suite.nb201.importer", "import the official NAS-Bench-201 / NATS-Bench files (benchmark import PATH)"),
     "bench": ("nasbench_suite.bench", "time search and training steps, fast path against the plain one"),
-    "leaderboard": ("nasbench_suite.leaderboard", "tables (md, csv, html, tex) and plots from the finished runs"),
-    "plot-cell": ("nasbench_suite.plot_cell", "draw a derived cell (nb201 or darts genotype) as a PNG graph"),
-    "tune": ("nasbench_suite.tune", "tune the regulariser weights with Optuna (one machine or many)"),
-    "train": ("nasbench_suite.train", "train a genotype's network from scratch and record its test error"),
-    "describe": ("nasbench_suite.describe", "skip counts, depths and parameters of a genotype's network"),
+    "leaderboard": ("nasbench_suite.report.leaderboard", "tables (md, csv, html, tex) and plots from the finished runs"),
+    "plot-cell": ("nasbench_suite.report.plot_cell", "draw a derived cell (nb201 or darts genotype) as a PNG graph"),
+    "tune": ("nasbench_suite.tune.command", "tune the regulariser weights with Optuna (one machine or many)"),
+    "train": ("nasbench_suite.train.command", "train a genotype's network from scratch and record its test error"),
+    "describe": ("nasbench_suite.train.describe", "skip counts, depths and parameters of a genotype's network"),
 }
 
 

@@ -24,7 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from nasbench_suite import benchmark, nb201_columns  # noqa: E402
+from nasbench_suite.nb201 import columns as nb201_columns  # noqa: E402
+from nasbench_suite.nb201 import table as benchmark  # noqa: E402
 from spaces import nb201_arch  # noqa: E402
 
 REAL_TABLE = ROOT.parent / "shared" / "data" / "nb201" / "nb201.csv.gz"

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import torch
 
-from nasbench_suite import ddp, train, trainer
+from nasbench_suite.train import command as train
+from nasbench_suite.train import ddp, trainer
 from nasbench_suite.cli import Parser
 
 parser = Parser(prog="ddp_train_worker")

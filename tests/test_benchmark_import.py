@@ -13,9 +13,9 @@ import torch
 
 import nb201_files as files
 from conftest import SHARED_DATA
-from nasbench_suite import benchmark
+from nasbench_suite.nb201 import table as benchmark
 from nasbench_suite.cli import main
-from nasbench_suite.nb201_official import numpy_scalar_globals
+from nasbench_suite.nb201.official import numpy_scalar_globals
 from spaces import nb201_arch
 
 # What each column means, written out once more here: the importer must keep to it.

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nasbench_suite import cifar_fetch
-from nasbench_suite.data import DATASETS, load_cifar, read_batch
+from nasbench_suite.data import fetch as cifar_fetch
+from nasbench_suite.data.cifar import load_cifar
+from nasbench_suite.data.files import DATASETS, read_batch
 from nasbench_suite.errors import UsageError
 
 

@@ -8,9 +8,9 @@ import torch
 
 from nasbench_suite import records
 from nasbench_suite.cli import main
-from nasbench_suite.run import RunConfig
-from nasbench_suite.runner import start_run
-from nasbench_suite.search import SearchSettings
+from nasbench_suite.search.settings import RunConfig
+from nasbench_suite.search.lifecycle import start_run
+from nasbench_suite.search.settings import SearchSettings
 from spaces.darts import Darts
 from conftest import cli
 

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from nasbench_suite.data import DATASETS, Augment, balanced_subset, load_cifar, random_crop, search_split, cutout
+from nasbench_suite.data.files import DATASETS
+from nasbench_suite.data.cifar import Augment, balanced_subset, load_cifar, random_crop, search_split, cutout
 from nasbench_suite.errors import UsageError
 
 

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from conftest import cli
-from nasbench_suite.benchmark import load_table
+from nasbench_suite.nb201.table import load_table
 from spaces.nb201 import NB201
 
 RECORD_KEYS = {

@@ -13,10 +13,10 @@ import pytest
 from conftest import ROOT, cli
 from handmade_records import NB201_ALL_SKIP, epochs, search_record, training_record, write_run
 
-from nasbench_suite import published
-from nasbench_suite.collect import collect
-from nasbench_suite.standings import build_sections
-from nasbench_suite.tables import Board, render_csv, render_markdown, render_tex
+from nasbench_suite.report import published
+from nasbench_suite.report.collect import collect
+from nasbench_suite.report.standings import build_sections
+from nasbench_suite.report.tables import Board, render_csv, render_markdown, render_tex
 
 
 def board_of(runs_dir, train_dir=None):

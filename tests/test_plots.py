@@ -10,11 +10,11 @@ from conftest import cli
 from handmade_records import DARTS_V2, NB201_CONV, epochs, search_record, training_record, write_run
 from matplotlib.image import imread
 
-from nasbench_suite import published
-from nasbench_suite.cell_drawing import draw_genotype
-from nasbench_suite.collect import collect
-from nasbench_suite.plots import per_epoch_figure, weights_figure, write_section_plots
-from nasbench_suite.standings import build_sections
+from nasbench_suite.report import published
+from nasbench_suite.report.drawing import draw_genotype
+from nasbench_suite.report.collect import collect
+from nasbench_suite.report.plots import per_epoch_figure, weights_figure, write_section_plots
+from nasbench_suite.report.standings import build_sections
 
 
 def assert_png(path, min_side=300, max_side=4000):

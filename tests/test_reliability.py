@@ -98,7 +98,7 @@ def test_resume_of_something_that_is_not_a_run(tmp_path):
 
 
 def tiny_config(data_dir, epochs=3):
-    from nasbench_suite.run import RunConfig
+    from nasbench_suite.search.settings import RunConfig
 
     return RunConfig(
         method="darts", space="nb201", data_dir=str(data_dir), train_subset=40, device="cpu",
@@ -108,7 +108,7 @@ def tiny_config(data_dir, epochs=3):
 
 
 def test_a_nan_loss_stops_the_run_naming_the_epoch_and_keeps_the_last_good_checkpoint(tmp_path, tiny_cifar, monkeypatch):
-    import nasbench_suite.runner as runner
+    import nasbench_suite.search.lifecycle as runner
 
     prepared = []
     real_prepare = runner.prepare

@@ -6,9 +6,11 @@ import torch.nn.functional as F
 from torch.func import functional_call
 
 from nasbench_suite import registry
-from nasbench_suite.data import DATASETS, load_cifar, search_split
-from nasbench_suite.search import Searcher, SearchSettings
-from nasbench_suite.unrolled import unrolled_arch_backward
+from nasbench_suite.data.cifar import load_cifar, search_split
+from nasbench_suite.data.files import DATASETS
+from nasbench_suite.search.loop import Searcher
+from nasbench_suite.search.settings import SearchSettings
+from nasbench_suite.search.unrolled import unrolled_arch_backward
 
 TINY = {"init_channels": 4, "cells_per_stage": 1}
 

@@ -7,7 +7,9 @@ import pytest
 import torch
 from PIL import Image
 
-from nasbench_suite import ddp, genotype_arg, records, train, trainer
+from nasbench_suite import records
+from nasbench_suite.train import command as train
+from nasbench_suite.train import ddp, genotype_arg, trainer
 from nasbench_suite.cli import Parser, main
 from nasbench_suite.errors import UsageError
 from spaces import genotypes as g

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from nasbench_suite import ddp, records, train, trainer
+from nasbench_suite import records
+from nasbench_suite.train import ddp, trainer
+from nasbench_suite.train.settings import read_config
 from conftest import ROOT
 
 WORKER = Path(__file__).with_name("ddp_train_worker.py")
@@ -45,7 +47,7 @@ def test_two_processes_stay_in_step_and_write_one_record(shared_data, tmp_path):
         torch.testing.assert_close(checkpoint[name], tensor, rtol=0, atol=0, msg=name)
 
     # The test set was split over the two processes; one process evaluating it whole agrees.
-    config = train.read_config(run_dir)
+    config = read_config(run_dir)
     alone = trainer.Trainer(config, ddp.start("cpu"))
     alone.load_checkpoint(run_dir)
     alone = alone.evaluate()

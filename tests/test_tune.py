@@ -15,7 +15,9 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from nasbench_suite import cli, tune_report, tune_storage
+from nasbench_suite import cli
+from nasbench_suite.tune import report as tune_report
+from nasbench_suite.tune import storage as tune_storage
 from conftest import NB201_TABLE, ROOT, SHARED_DATA
 
 TINY = ["--init-channels", "4", "--cells-per-stage", "1", "--train-subset", "20", "--batch-size", "10"]
@@ -106,7 +108,7 @@ def test_a_study_refuses_a_command_with_other_settings(three_trials, capsys):
 
 def test_median_pruner_stops_a_trial_below_the_median(tmp_path, shared_data):
     """Five earlier trials at 99% every epoch: the first epoch of a new one is below, so it stops."""
-    from nasbench_suite import tune
+    from nasbench_suite.tune import command as tune
 
     argv = [str(a) for a in tune_argv(tmp_path, "--trials", 1, "--pruner", "median", epochs=3)]
     parser = cli.Parser()
@@ -127,8 +129,9 @@ def test_median_pruner_stops_a_trial_below_the_median(tmp_path, shared_data):
 
 
 def test_proxy_objective_scores_the_derived_network_on_the_held_out_half(tmp_path, shared_data):
-    from nasbench_suite import proxy, registry
-    from nasbench_suite.run import RunConfig
+    from nasbench_suite import registry
+    from nasbench_suite.tune import proxy
+    from nasbench_suite.search.settings import RunConfig
 
     argv = tune_argv(tmp_path, "--trials", 1, "--objective", "proxy", "--proxy-epochs", 1, "--lambda3", 0, epochs=1)
     assert cli.main([str(a) for a in argv]) == 0
@@ -143,8 +146,9 @@ def test_proxy_objective_scores_the_derived_network_on_the_held_out_half(tmp_pat
 
 def test_on_the_darts_space_the_objective_is_the_proxy(tmp_path, shared_data):
     """No table there: --objective auto picks the short training of the derived network."""
-    from nasbench_suite import proxy, registry
-    from nasbench_suite.run import RunConfig
+    from nasbench_suite import registry
+    from nasbench_suite.tune import proxy
+    from nasbench_suite.search.settings import RunConfig
 
     argv = ["tune", "--method", "pr_darts", "--space", "darts", "--trials", "1", "--epochs", "1", "--train-subset", "20",
             "--batch-size", "4", "--init-channels", "4", "--layers", "3", "--proxy-epochs", "1",

@@ -21,9 +21,9 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from nasbench_suite import records
-from nasbench_suite.cell_drawing import draw_genotype
+from nasbench_suite.report.drawing import draw_genotype
 from nasbench_suite.errors import UsageError
-from nasbench_suite.standings import Row, Section
+from nasbench_suite.report.standings import Row, Section
 from spaces import genotypes, nb201_arch
 from spaces.base import SpaceError
 

@@ -15,7 +15,7 @@ Costs come from the 200-epoch records (the network is the same at 12 epochs).
 
 from __future__ import annotations
 
-from nasbench_suite.nb201_columns import ACCURACY_STEMS, COST_COLUMNS, accuracy_column
+from nasbench_suite.nb201.columns import ACCURACY_STEMS, COST_COLUMNS, accuracy_column
 
 COST_HP = "200"
 LEGACY_SEED = 888

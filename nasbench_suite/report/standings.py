@@ -15,8 +15,8 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from nasbench_suite.collect import Collection, SearchRun, Skipped, Training
-from nasbench_suite.published import PublishedResult
+from nasbench_suite.report.collect import Collection, SearchRun, Skipped, Training
+from nasbench_suite.report.published import PublishedResult
 
 BENCHMARK_SPACES = frozenset({"nb201"})  # derived cells are looked up, not trained
 HEADLINE_ACCURACIES = ("cifar10_valid_acc", "cifar10_test_acc", "cifar100_test_acc", "imagenet16_test_acc")

@@ -11,7 +11,9 @@ from optuna.trial import FrozenTrial, TrialState
 from rich.console import Console
 from rich.table import Table
 
-from nasbench_suite import records, tune_storage
+from nasbench_suite import records
+
+from nasbench_suite.tune import storage
 from nasbench_suite.errors import UsageError
 
 console = Console(highlight=False, soft_wrap=True)
@@ -24,7 +26,7 @@ MIN_TRIALS_FOR_IMPORTANCE = 10
 def announce(plan) -> None:
     ranges = ", ".join(f"{s.name} in [{s.low:g}, {s.high:g}]" for s in plan.searched)
     console.print(
-        f"study {plan.ref.name} in {tune_storage.shown_url(plan.ref.url)} ({plan.trials_before} trials so far): "
+        f"study {plan.ref.name} in {storage.shown_url(plan.ref.url)} ({plan.trials_before} trials so far): "
         f"{plan.args.trials} more, {plan.args.workers} at a time; {ranges}; maximising {plan.objective.metric}"
     )
 
@@ -45,8 +47,8 @@ def trial_line(plan, trial: FrozenTrial) -> str:
 
 def report(plan) -> dict | None:
     """The best trials, the importances and best.json; None when no trial has completed."""
-    study = tune_storage.load(plan.ref)
-    tune_storage.fail_stale(study)
+    study = storage.load(plan.ref)
+    storage.fail_stale(study)
     trials = study.get_trials(deepcopy=False)
     counts = {state.name.lower(): sum(t.state == state for t in trials) for state in TrialState if state != TrialState.WAITING}
     console.print(f"study {plan.ref.name}: " + ", ".join(f"{n} {state}" for state, n in counts.items() if n))
@@ -107,7 +109,7 @@ def best_record(plan, best: FrozenTrial, counts: dict, importance: dict | None, 
     config = plan.trial_config(best.params, best.number)
     return {
         "study": plan.ref.name,
-        "storage": tune_storage.shown_url(plan.ref.url),
+        "storage": storage.shown_url(plan.ref.url),
         "method": config.method,
         "space": config.space,
         **plan.objective.describe(),

@@ -18,9 +18,9 @@ import zlib
 
 import optuna
 
-from nasbench_suite import tune_storage
+from nasbench_suite.tune import storage
 from nasbench_suite.errors import USER_ERRORS
-from nasbench_suite.tune_report import console, trial_line
+from nasbench_suite.tune.report import console, trial_line
 
 INTERRUPT_GRACE_S = 10
 
@@ -62,7 +62,7 @@ def _run_processes(plan, parts: list[int]) -> bool:
 
 
 def _worker_died(plan, p) -> None:
-    failed = tune_storage.fail_trials_of(tune_storage.load(plan.ref), tune_storage.worker_id(p.pid))
+    failed = storage.fail_trials_of(storage.load(plan.ref), storage.worker_id(p.pid))
     how = f"signal {-p.exitcode}" if p.exitcode < 0 else f"status {p.exitcode}"
     what = f"its trial {', '.join(map(str, failed))} is marked failed" if failed else "no trial of it was running"
     console.print(f"{p.name} (pid {p.pid}) ended with {how}; {what}; the other workers go on")
@@ -75,7 +75,7 @@ def _stop(plan, procs) -> None:
         if p.is_alive():
             p.terminate()
             p.join()
-        tune_storage.fail_trials_of(tune_storage.load(plan.ref), tune_storage.worker_id(p.pid))
+        storage.fail_trials_of(storage.load(plan.ref), storage.worker_id(p.pid))
 
 
 def work(plan, index: int, n_trials: int, child: bool = False) -> None:
@@ -85,7 +85,7 @@ def work(plan, index: int, n_trials: int, child: bool = False) -> None:
         _settle_child(plan.args.workers)
     sampler = optuna.samplers.TPESampler(seed=_sampler_seed(plan, index), constant_liar=True)
     pruner = optuna.pruners.MedianPruner() if plan.args.pruner == "median" else optuna.pruners.NopPruner()
-    study = tune_storage.load(plan.ref, sampler, pruner)
+    study = storage.load(plan.ref, sampler, pruner)
     try:
         study.optimize(
             functools.partial(run_trial, plan=plan), n_trials=n_trials, catch=USER_ERRORS,
@@ -101,9 +101,9 @@ def _settle_child(workers: int) -> None:
     """A worker process: no per-epoch output (trial lines only), its share of the CPU threads."""
     import torch
 
-    from nasbench_suite import runner
+    from nasbench_suite.search import lifecycle
 
-    runner.console.quiet = True
+    lifecycle.console.quiet = True
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
 
 
@@ -116,9 +116,9 @@ def _sampler_seed(plan, index: int) -> int:
 
 def run_trial(trial: optuna.Trial, plan) -> float:
     """One search with sampled weights; its objective value."""
-    from nasbench_suite.runner import start_run
+    from nasbench_suite.search.lifecycle import start_run
 
-    trial.set_user_attr("worker", tune_storage.worker_id())
+    trial.set_user_attr("worker", storage.worker_id())
     config = plan.trial_config({s.name: s.suggest(trial) for s in plan.searched}, trial.number)
 
     def on_epoch(row):

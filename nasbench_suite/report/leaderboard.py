@@ -16,11 +16,13 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import Progress
 
-from nasbench_suite import __version__, published, records
-from nasbench_suite.collect import Collection, collect
+from nasbench_suite import __version__, records
+
+from nasbench_suite.report import published
+from nasbench_suite.report.collect import Collection, collect
 from nasbench_suite.errors import UsageError
-from nasbench_suite.standings import build_sections
-from nasbench_suite.tables import Board, render_csv, render_html, render_markdown, render_tex
+from nasbench_suite.report.standings import build_sections
+from nasbench_suite.report.tables import Board, render_csv, render_html, render_markdown, render_tex
 
 RENDERERS = {"md": render_markdown, "csv": render_csv, "html": render_html, "tex": render_tex}
 console = Console(highlight=False, soft_wrap=True)
@@ -65,7 +67,7 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _plot(board: Board, out: Path) -> dict[tuple[str, str], list[str]]:
-    from nasbench_suite.plots import write_section_plots  # matplotlib: only when plotting
+    from nasbench_suite.report.plots import write_section_plots  # matplotlib: only when plotting
 
     figures = {}
     with Progress(console=console, transient=True) as progress:

@@ -23,8 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from nasbench_suite.cell_drawing import draw_genotype, guess_space
-    from nasbench_suite.plots import save_png
+    from nasbench_suite.report.drawing import draw_genotype, guess_space
+    from nasbench_suite.report.plots import save_png
 
     space = args.space or guess_space(args.genotype)
     out = args.out or Path("results/plots") / f"cell-{space}-{hashlib.sha1(args.genotype.encode()).hexdigest()[:8]}.png"

@@ -13,11 +13,18 @@ import torch
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from nasbench_suite import benchmark, data, nb201_columns, records, registry
+from nasbench_suite import records, registry
+
+from nasbench_suite.data import cifar
+
+from nasbench_suite.nb201.table import Table, load_table, resolve_table
+
+from nasbench_suite.nb201.columns import is_headline
 from nasbench_suite.devices import device_name, resolve_device
 from nasbench_suite.errors import UsageError
-from nasbench_suite.run import RunConfig
-from nasbench_suite.search import NonFiniteLoss, Searcher, SearchSettings
+from nasbench_suite.search.settings import RunConfig
+from nasbench_suite.search.loop import NonFiniteLoss, Searcher
+from nasbench_suite.search.settings import SearchSettings
 
 console = Console(highlight=False, soft_wrap=True)
 
@@ -28,7 +35,7 @@ class Prepared:
     space: object
     method: object
     searcher: Searcher
-    table: benchmark.Table | None
+    table: Table | None
     device: torch.device
 
 
@@ -40,13 +47,13 @@ def prepare(config: RunConfig) -> Prepared:
     device = resolve_device(config.device)
     table = None
     if getattr(space, "has_benchmark", False):
-        path = benchmark.resolve(config.benchmark)
-        table = benchmark.load_table(path) if path else None
+        path = resolve_table(config.benchmark)
+        table = load_table(path) if path else None
     elif config.benchmark:
         raise UsageError(f"--benchmark applies to nb201 only; the {config.space} space has no table")
-    fmt = data.dataset_format(config.dataset)
-    train = data.load_cifar(config.dataset, Path(config.data_dir))
-    weight_half, arch_half = data.search_split(train, fmt.num_classes, config.train_subset)
+    fmt = cifar.dataset_format(config.dataset)
+    train = cifar.load_cifar(config.dataset, Path(config.data_dir))
+    weight_half, arch_half = cifar.search_split(train, fmt.num_classes, config.train_subset)
     torch.manual_seed(settings.seed)  # α and the supernet's weights start from the seed
     method = method_cls(space.spec, method_cls.Config(**config.method_config))
     space_config = space.Config(**config.space_config)
@@ -127,14 +134,14 @@ def epoch_row(p: Prepared, epoch: int, stats: dict) -> dict:
     row.update(p.method.log_state())
     if p.table is not None:
         looked_up = p.table.lookup(text)
-        row["benchmark"] = looked_up and {k: v for k, v in looked_up.items() if nb201_columns.is_headline(k)}
+        row["benchmark"] = looked_up and {k: v for k, v in looked_up.items() if is_headline(k)}
     return row
 
 
 def make_record(p: Prepared, rows: list[dict], seconds: float, run_dir: Path) -> dict:
     last = rows[-1]
     genotype = p.space.parse(last["genotype"])
-    num_classes = data.dataset_format(p.config.dataset).num_classes
+    num_classes = cifar.dataset_format(p.config.dataset).num_classes
     record = {
         "kind": "search",
         "run_id": run_dir.name,

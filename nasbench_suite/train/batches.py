@@ -12,8 +12,8 @@ from typing import Iterator
 
 import torch
 
-from nasbench_suite import data
-from nasbench_suite.ddp import Processes
+from nasbench_suite.data import cifar
+from nasbench_suite.train.ddp import Processes
 from nasbench_suite.errors import UsageError
 
 Batch = tuple[torch.Tensor, torch.Tensor]
@@ -29,13 +29,13 @@ class CifarBatches:
 
     def __init__(self, name: str, data_dir: Path, procs: Processes, cutout: int, channels_last: bool,
                  train_subset: int | None = None, test_subset: int | None = None):
-        fmt = data.dataset_format(name)
+        fmt = cifar.dataset_format(name)
         self.num_classes, self.procs = fmt.num_classes, procs
-        train = data.load_cifar(name, data_dir)
-        test = data.load_cifar(name, data_dir, train=False, fetch=False)
+        train = cifar.load_cifar(name, data_dir)
+        test = cifar.load_cifar(name, data_dir, train=False, fetch=False)
         self.train = _subset(train, train_subset, fmt.num_classes, "--train-subset").to(procs.device)
         self.test = _subset(test, test_subset, fmt.num_classes, "--test-subset").to(procs.device)
-        self.augment = data.Augment(fmt, procs.device, cutout=cutout, channels_last=channels_last)
+        self.augment = cifar.Augment(fmt, procs.device, cutout=cutout, channels_last=channels_last)
 
     def steps(self, batch_size: int) -> int:
         return max(1, len(self.train) // batch_size)
@@ -56,13 +56,13 @@ class CifarBatches:
             yield self.augment(self.test.images[idx], train=False), self.test.labels[idx]
 
 
-def _subset(split: data.Split, n: int | None, num_classes: int, flag: str) -> data.Split:
+def _subset(split: cifar.Split, n: int | None, num_classes: int, flag: str) -> cifar.Split:
     if n is None:
         return split
     if not 1 <= n <= len(split):
         raise UsageError(f"{flag} must be between 1 and the {len(split)} images available, not {n}")
-    keep = data.balanced_subset(split.labels, n, num_classes)
-    return data.Split(split.images[keep], split.labels[keep])
+    keep = cifar.balanced_subset(split.labels, n, num_classes)
+    return cifar.Split(split.images[keep], split.labels[keep])
 
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)

@@ -1,7 +1,7 @@
 """`nasbench-suite tune`: search the regulariser weights with Optuna, on one machine or many.
 
 Every trial is an ordinary search (a run directory under --out, so leaderboards see it)
-with sampled weights; its value is the objective of tune_objective.py. A study lives in a
+with sampled weights; its value is the objective of objectives.py. A study lives in a
 storage (SQLite under results/tuning/ by default, any SQLAlchemy URL to share it between
 machines): running the same command again, here or elsewhere, adds trials to it.
 """
@@ -15,7 +15,12 @@ import hashlib
 import json
 from pathlib import Path
 
-from nasbench_suite import flags, run, tune_objective, tune_space, tune_storage
+from nasbench_suite import flags
+
+from nasbench_suite.search import command as run_command
+from nasbench_suite.search.settings import RunConfig
+
+from nasbench_suite.tune import dimensions, objectives, storage
 from nasbench_suite.errors import UsageError
 
 DESCRIPTION = (
@@ -29,7 +34,7 @@ DESCRIPTION = (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = DESCRIPTION
-    run.add_arguments(parser)
+    run_command.add_arguments(parser)
     _hide(parser, "resume")  # a study resumes by running the same command again
     group = parser.add_argument_group("tuning")
     group.add_argument("--trials", type=int, default=20, help="trials this command adds to the study (default 20)")
@@ -38,10 +43,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--tuning-dir", type=Path, default=Path("results/tuning"), help="the default SQLite file and best.json go to DIR/<study>/ (default results/tuning)")
     group.add_argument("--workers", type=int, default=1, help="trials run at once, each in its own process (default 1)")
     group.add_argument("--pruner", choices=("none", "median"), default="none", help="median: stop a trial whose per-epoch validation accuracy falls below the median of earlier trials at that epoch (default none)")
-    group.add_argument("--objective", choices=tune_objective.NAMES, default="auto", help="benchmark: the table's cifar10_valid_acc; proxy: a short training of the derived network; auto (default): benchmark where the space has a table, else proxy")
+    group.add_argument("--objective", choices=objectives.NAMES, default="auto", help="benchmark: the table's cifar10_valid_acc; proxy: a short training of the derived network; auto (default): benchmark where the space has a table, else proxy")
     group.add_argument("--proxy-epochs", type=int, default=10, help="proxy objective: epochs of training on the weight half of the training split before scoring on the held-out half (default 10)")
-    group.add_argument("--heartbeat", type=int, metavar="SECONDS", help=f"a trial is declared dead when its worker is silent for twice this; fixed when the study is made (default {tune_storage.DEFAULT_HEARTBEAT_S})")
-    tune_space.add_arguments(parser)
+    group.add_argument("--heartbeat", type=int, metavar="SECONDS", help=f"a trial is declared dead when its worker is silent for twice this; fixed when the study is made (default {storage.DEFAULT_HEARTBEAT_S})")
+    dimensions.add_arguments(parser)
 
 
 def _hide(parser: argparse.ArgumentParser, dest: str) -> None:
@@ -55,18 +60,18 @@ class Plan:
     """A checked tuning job: all a worker process needs (picklable)."""
 
     args: argparse.Namespace
-    searched: list[tune_space.Searched]
+    searched: list[dimensions.Searched]
     objective: object
-    ref: tune_storage.StudyRef
+    ref: storage.StudyRef
     study_dir: Path
     trials_before: int  # trials in the study when this command started
 
-    def trial_config(self, values: dict, number: int | None) -> run.RunConfig:
+    def trial_config(self, values: dict, number: int | None) -> RunConfig:
         """The run configuration of a trial, from the run flags and the sampled values."""
         args = copy.copy(self.args)
         for s in self.searched:
             setattr(args, flags.PREFIX + s.dim.field, values[s.name])
-        config = run.config_from_args(args)
+        config = run_command.config_from_args(args)
         if number is not None:
             config.tuning = {"study": self.ref.name, "trial": number}
         return config
@@ -80,9 +85,9 @@ def make_plan(args: argparse.Namespace) -> Plan:
         value = getattr(args, name)
         if value is not None and value < least:
             raise UsageError(f"--{name} must be at least {least}, not {value}")
-    base = run.config_from_args(args)
-    searched = tune_space.resolve(args, base.method)
-    objective = tune_objective.choose(args.objective, base.space, args.proxy_epochs)
+    base = run_command.config_from_args(args)
+    searched = dimensions.resolve(args, base.method)
+    objective = objectives.choose(args.objective, base.space, args.proxy_epochs)
     if args.pruner == "median" and not objective.per_epoch_values:
         raise UsageError(f"--pruner median needs a value after every epoch; the {objective.name} objective has none")
     objective.check(base)
@@ -94,22 +99,22 @@ def make_plan(args: argparse.Namespace) -> Plan:
     name = args.study or default_study_name(base, identity)
     study_dir = args.tuning_dir / name
     url = args.storage or _default_storage(study_dir)
-    ref, trials_before = tune_storage.create_or_load(url, name, identity, args.heartbeat)
+    ref, trials_before = storage.create_or_load(url, name, identity, args.heartbeat)
     return dataclasses.replace(draft, ref=ref, study_dir=study_dir, trials_before=trials_before)
 
 
-def _check_inputs(base: run.RunConfig) -> None:
+def _check_inputs(base: RunConfig) -> None:
     """What config_from_args leaves to the run: the device and the data (fetched once, here,
     not by every worker at once), so an input every trial would trip over is one line now."""
-    from nasbench_suite import data
+    from nasbench_suite.data import cifar
     from nasbench_suite.devices import resolve_device
 
     resolve_device(base.device)
-    train = data.load_cifar(base.dataset, Path(base.data_dir))
-    data.search_split(train, data.dataset_format(base.dataset).num_classes, base.train_subset)
+    train = cifar.load_cifar(base.dataset, Path(base.data_dir))
+    cifar.search_split(train, cifar.dataset_format(base.dataset).num_classes, base.train_subset)
 
 
-def study_identity(base: run.RunConfig, searched: list, objective) -> dict:
+def study_identity(base: RunConfig, searched: list, objective) -> dict:
     """What a study searches: the run settings that are not tuned, the ranges, the objective.
 
     Paths and the device are left out, so machines with their own folders share a study.
@@ -123,7 +128,7 @@ def study_identity(base: run.RunConfig, searched: list, objective) -> dict:
     return {**config, "searched": ranges, **objective.describe()}
 
 
-def default_study_name(base: run.RunConfig, identity: dict) -> str:
+def default_study_name(base: RunConfig, identity: dict) -> str:
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:6]
     return f"{base.method}-{base.space}-{digest}"
 
@@ -139,11 +144,11 @@ def _default_storage(study_dir: Path) -> str:
 def main(args: argparse.Namespace) -> int:
     import optuna
 
-    from nasbench_suite import tune_report, tune_workers
+    from nasbench_suite.tune import report, workers
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # not its "study created" chatter
     plan = make_plan(args)
-    tune_report.announce(plan)
-    healthy = tune_workers.run_all(plan)
-    best = tune_report.report(plan)
+    report.announce(plan)
+    healthy = workers.run_all(plan)
+    best = report.report(plan)
     return 0 if healthy and best else 1

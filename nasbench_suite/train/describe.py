@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from nasbench_suite import genotype_arg, registry
+from nasbench_suite import registry
+
+from nasbench_suite.train import genotype_arg
 from nasbench_suite.errors import UsageError
 
 NUM_CLASSES = {"cifar10": 10, "cifar100": 100, "imagenet": 1000}

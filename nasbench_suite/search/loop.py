@@ -7,40 +7,15 @@ only how α becomes per-edge operation weights and what it adds to the α loss.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
 
 import torch
 import torch.nn.functional as F
 
-from nasbench_suite.data import Augment, CifarFormat, Split
-from nasbench_suite.errors import UsageError
-from nasbench_suite.unrolled import unrolled_arch_backward
-
-
-@dataclasses.dataclass
-class SearchSettings:
-    epochs: int = 50
-    batch_size: int = 64
-    seed: int = 0
-    lr: float = 0.025  # network weights: cosine from lr to lr_min over the epochs
-    lr_min: float = 0.001
-    momentum: float = 0.9
-    weight_decay: float | None = None  # None: the space's standard protocol
-    grad_clip: float = 5.0
-    arch_lr: float = 3e-4
-    arch_weight_decay: float = 1e-3
-
-    def validate(self):
-        if self.epochs < 1:
-            raise UsageError(f"--epochs must be at least 1, not {self.epochs}")
-        if self.batch_size < 1:
-            raise UsageError(f"--batch-size must be at least 1, not {self.batch_size}")
-        for name in ("lr", "lr_min", "momentum", "weight_decay", "grad_clip", "arch_lr", "arch_weight_decay"):
-            value = getattr(self, name)
-            if value is not None and not (math.isfinite(value) and value >= 0):
-                raise UsageError(f"--{name.replace('_', '-')} must be a non-negative number, not {value}")
+from nasbench_suite.data.cifar import Augment, CifarFormat, Split
+from nasbench_suite.search.settings import SearchSettings
+from nasbench_suite.search.unrolled import unrolled_arch_backward
 
 
 class NonFiniteLoss(Exception):

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import torch
 
-from nasbench_suite import data
+from nasbench_suite.data import cifar
 from nasbench_suite.errors import UsageError
 from nasbench_suite.devices import resolve_device
-from nasbench_suite.train import TrainSettings
-from nasbench_suite.trainer import train_step
+from nasbench_suite.train.settings import TrainSettings
+from nasbench_suite.train.trainer import train_step
 
 LR, MOMENTUM = 0.025, 0.9
 # The evaluation protocol's step (trainer.train_step) without its auxiliary head or cutout.
@@ -34,13 +34,13 @@ def proxy_accuracy(space, genotype, config, epochs: int) -> float:
     returning (logits, auxiliary logits) is scored on the logits.
     """
     device = resolve_device(config.device)
-    fmt = data.dataset_format(config.dataset)
-    train = data.load_cifar(config.dataset, Path(config.data_dir))
-    fit, held_out = (s.to(device) for s in data.search_split(train, fmt.num_classes, config.train_subset))
+    fmt = cifar.dataset_format(config.dataset)
+    train = cifar.load_cifar(config.dataset, Path(config.data_dir))
+    fit, held_out = (s.to(device) for s in cifar.search_split(train, fmt.num_classes, config.train_subset))
     settings = config.settings
     torch.manual_seed(settings["seed"])
     model = space.network(genotype, fmt.num_classes).to(device)
-    augment = data.Augment(fmt, device)
+    augment = cifar.Augment(fmt, device)
     weight_decay = space.weight_decay if settings["weight_decay"] is None else settings["weight_decay"]
     optimizer = torch.optim.SGD(model.parameters(), LR, momentum=MOMENTUM, weight_decay=weight_decay, nesterov=space.nesterov)
     batch = settings["batch_size"]
@@ -60,7 +60,7 @@ def proxy_accuracy(space, genotype, config, epochs: int) -> float:
 
 
 @torch.no_grad()
-def _accuracy(model, split: data.Split, augment: data.Augment, batch: int) -> float:
+def _accuracy(model, split: cifar.Split, augment: cifar.Augment, batch: int) -> float:
     model.eval()
     correct = 0
     for start in range(0, len(split), batch):

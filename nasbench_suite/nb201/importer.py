@@ -14,9 +14,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from nasbench_suite import benchmark, nb201_columns, nb201_metrics, nb201_official
+from nasbench_suite.nb201.official import META_FILE, OfficialFile, open_official, sniff
+
+from nasbench_suite.nb201.table import load_table, write_table
+
+from nasbench_suite.nb201.columns import is_known, sort_key
+
+from nasbench_suite.nb201.metrics import cell_values
 from nasbench_suite.errors import UsageError
-from nasbench_suite.import_scratch import Scratch
+from nasbench_suite.nb201.scratch import Scratch
 from nasbench_suite.paths import default_benchmark
 from spaces import nb201_arch
 
@@ -48,8 +54,8 @@ def main(args: argparse.Namespace) -> int:
     if len(merged) != nb201_arch.NUM_CELLS and not args.allow_partial:
         raise UsageError(f"only {len(merged):,} of {nb201_arch.NUM_CELLS:,} cells have results: nothing written "
                          "(--allow-partial writes them anyway)")
-    columns = sorted(origin, key=nb201_columns.sort_key)
-    benchmark.write_table(output, columns, [merged[i] for i in sorted(merged)])
+    columns = sorted(origin, key=sort_key)
+    write_table(output, columns, [merged[i] for i in sorted(merged)])
     for scratch in filter(None, scratches):
         scratch.remove()
     print(f"wrote {len(merged):,} cells x {len(columns)} columns to {output}")
@@ -59,14 +65,14 @@ def main(args: argparse.Namespace) -> int:
 def read_source(path: Path, output: Path) -> tuple[dict[int, dict], Scratch | None]:
     """{index: {column: value}} of one PATH, checked against the space's enumeration, and the
     resume file of an official source (to remove once the table is written)."""
-    kind = nb201_official.sniff(path)
+    kind = sniff(path)
     if kind == "csv":
         return _read_compact(path), None
     slow = " (torch's weights-only unpickler: minutes for the official .pth)" if kind == "pth" else ""
     with _console().status(f"loading {path}{slow}"):
-        official = nb201_official.open_official(path, kind)
+        official = open_official(path, kind)
     check_cell_strings(official.meta_archs, path)
-    scratch = Scratch(path, path / nb201_official.META_FILE if kind == "nats-dir" else path, output)
+    scratch = Scratch(path, path / META_FILE if kind == "nats-dir" else path, output)
     values = scratch.load()
     scratch.open(values)
     try:
@@ -95,7 +101,7 @@ def _progress():
                     console=_console(), transient=True)
 
 
-def _cell_values(official: nb201_official.OfficialFile, index: int) -> dict[str, float]:
+def _cell_values(official: OfficialFile, index: int) -> dict[str, float]:
     expected = official.meta_archs[index]
     records = official.cell(index)
     try:
@@ -103,7 +109,7 @@ def _cell_values(official: nb201_official.OfficialFile, index: int) -> dict[str,
             if arch["arch_str"] != expected or int(arch["arch_index"]) != index:
                 raise UsageError(f"{official.path}: the hp-{hp} records of cell {index} are for "
                                  f"{arch['arch_index']} {arch['arch_str']}, not {expected}")
-        return nb201_metrics.cell_values(records)
+        return cell_values(records)
     except (KeyError, TypeError, AttributeError, IndexError, ValueError, ZeroDivisionError) as err:
         raise UsageError(f"{official.path}: cell {index} is not in the official layout ({type(err).__name__}: {err})")
 
@@ -121,8 +127,8 @@ def check_cell_strings(meta_archs, path: Path) -> None:
 
 
 def _read_compact(path: Path) -> dict[int, dict]:
-    table = benchmark.load_table(path)
-    unknown = [c for c in table.columns if not nb201_columns.is_known(c)]
+    table = load_table(path)
+    unknown = [c for c in table.columns if not is_known(c)]
     if unknown:
         raise UsageError(f"{path}: unknown columns {', '.join(unknown[:5])}; `lookup --help` lists the known ones")
     values = {}

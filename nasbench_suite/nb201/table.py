@@ -103,7 +103,7 @@ class Table:
             raise UsageError(f"{self.path} line {line_no} is not numeric: {err}")
 
 
-def resolve(path: str | Path | None) -> Path | None:
+def resolve_table(path: str | Path | None) -> Path | None:
     """The --benchmark path, else the imported table in the cache if there is one."""
     if path is not None:
         return Path(path)

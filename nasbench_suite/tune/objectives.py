@@ -5,14 +5,16 @@ benchmark (spaces with a table: nb201): the NAS-Bench-201 validation accuracy of
     hopeless trial. The table's test accuracies are kept with the trial, for the report only.
 proxy (spaces without one: darts): the validation accuracy of the derived network on the
     architecture half of the training split after a short training on the weight half
-    (nasbench_suite/proxy.py). No per-epoch value: a pruner has nothing to go on.
+    (nasbench_suite/tune/proxy.py). No per-epoch value: a pruner has nothing to go on.
 """
 
 from __future__ import annotations
 
-from nasbench_suite import benchmark, registry
+from nasbench_suite import registry
+
+from nasbench_suite.nb201.table import load_table, resolve_table
 from nasbench_suite.errors import UsageError
-from nasbench_suite.run import RunConfig
+from nasbench_suite.search.settings import RunConfig
 
 NAMES = ("auto", "benchmark", "proxy")
 
@@ -33,10 +35,10 @@ class BenchmarkObjective:
                 f"the benchmark objective is CIFAR-10's validation accuracy; a {config.dataset} search "
                 "has no validation number in the table (use --objective proxy)"
             )
-        path = benchmark.resolve(config.benchmark)
+        path = resolve_table(config.benchmark)
         if path is None:
             raise UsageError("the benchmark objective needs a NAS-Bench-201 table: pass --benchmark PATH (or --objective proxy)")
-        benchmark.load_table(path)  # a table that cannot be read fails here, not in every trial
+        load_table(path)  # a table that cannot be read fails here, not in every trial
 
     def per_epoch(self, row: dict) -> float | None:
         return (row.get("benchmark") or {}).get(self.metric)
@@ -69,7 +71,7 @@ class ProxyObjective:
         return None
 
     def measure(self, record: dict) -> tuple[float, dict]:
-        from nasbench_suite.proxy import proxy_accuracy
+        from nasbench_suite.tune.proxy import proxy_accuracy
 
         config = RunConfig(**record["config"])
         space = registry.get_space(config.space)

@@ -9,28 +9,10 @@ from pathlib import Path
 from nasbench_suite import flags, registry
 from nasbench_suite.errors import UsageError
 from nasbench_suite.paths import data_dir as default_data_dir
-
-
-@dataclasses.dataclass
-class RunConfig:
-    """Everything that determines a search; config.json holds exactly this."""
-
-    method: str
-    space: str
-    dataset: str = "cifar10"
-    train_subset: int | None = None
-    data_dir: str = ""
-    benchmark: str | None = None
-    device: str = "auto"
-    settings: dict = dataclasses.field(default_factory=dict)
-    method_config: dict = dataclasses.field(default_factory=dict)
-    space_config: dict = dataclasses.field(default_factory=dict)
-    tuning: dict | None = None  # {"study": name, "trial": number} when a `tune` trial ran this search
+from nasbench_suite.search.settings import RunConfig, SearchSettings
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from nasbench_suite.search import SearchSettings
-
     parser.add_argument("--method", help=f"one of: {', '.join(registry.method_names())}")
     parser.add_argument("--space", help=f"one of: {', '.join(registry.space_names())}")
     parser.add_argument("--dataset", default="cifar10", help="cifar10 or cifar100 (default cifar10)")
@@ -55,8 +37,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
     """The resolved configuration; every setting is checked here, before anything is written."""
-    from nasbench_suite.search import SearchSettings
-
     if not args.method or not args.space:
         raise UsageError("run needs --method and --space (or --resume RUN_DIR)")
     method_cls, space = registry.get_method(args.method), registry.get_space(args.space)
@@ -78,7 +58,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
 
 
 def main(args: argparse.Namespace) -> int:
-    from nasbench_suite.runner import resume_run, start_run
+    from nasbench_suite.search.lifecycle import resume_run, start_run
 
     if args.resume:
         record = resume_run(args.resume)
