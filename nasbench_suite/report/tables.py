@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from nasbench_suite.report.collect import Skipped
+from nasbench_suite.report.comparisons import Comparison, against_darts, compare
 from nasbench_suite.report.standings import CELL_STATS, Row, Section, Stat
+from nasbench_suite.search.movement import MIN_MOVEMENT
 
 ACCURACY_HEADERS = {
     "cifar10_valid_acc": "C10 valid (%)",
@@ -24,6 +26,7 @@ ACCURACY_HEADERS = {
 }
 SPACE_NAMES = {"nb201": "NAS-Bench-201", "darts": "DARTS space"}
 MISSING = "—"
+BARELY_MOVED = "†"
 
 
 @dataclass
@@ -59,8 +62,9 @@ def columns(section: Section) -> list[Column]:
     def per_cell(name):
         return lambda row: " / ".join(fmt(row.cells.get(name, {}).get(t), 1) for t in section.cell_types) if row.cells.get(name) else MISSING
 
+    vs_darts = against_darts(section, compare(section))
     cols = [
-        Column("method", lambda row: f"{row.label} (published)" if row.published else row.label),
+        Column("method", label),
         Column("seeds", lambda row: MISSING if row.seeds is None else str(row.seeds)),
     ]
     if section.benchmark:
@@ -72,11 +76,67 @@ def columns(section: Section) -> list[Column]:
         Column(f"skip{cell_note}", per_cell("skip_count")),
         Column(f"depth{cell_note}", per_cell("depth")),
         Column(f"conv depth{cell_note}", per_cell("conv_depth")),
+        Column("α moved", movement),
+        Column("vs darts", lambda row: difference(vs_darts.get(id(row)))),
         Column("params (M)", metric("params_mb", 2)),
         Column("search (s)", metric("search_seconds", 1)),
         Column("search (GPU-h)", metric("gpu_hours", 2)),
     ]
     return cols
+
+
+def label(row: Row) -> str:
+    return f"{row.label} (published)" if row.published else row.label
+
+
+def movement(row: Row) -> str:
+    """Largest α change, mean ± std over seeds to 2 significant digits (they span 1e-4 to 10),
+    marked where some of the row's searches barely moved α."""
+    stat = row.metrics.get("alpha_moved")
+    if stat is None or stat.mean is None:
+        return MISSING
+    text = f"{stat.mean:.2g}" + (f" ± {stat.std:.2g}" if stat.std is not None else "")
+    text += f" (n={stat.n})" if row.seeds is not None and 0 < stat.n < row.seeds else ""
+    return f"{text} {BARELY_MOVED}" if row.barely_moved else text
+
+
+def difference(c: Comparison | None) -> str:
+    """'+1.23 [−0.40, 2.86] p=0.12': mean difference, its 95% interval, Welch's p."""
+    if c is None:
+        return MISSING
+    if c.p is None:
+        return f"{c.diff:+.2f} (no test)"
+    return f"{c.diff:+.2f} [{c.low:.2f}, {c.high:.2f}] p={c.p:.2g}"
+
+
+def moved_note(section: Section) -> str | None:
+    """The sentence under a table with a row whose searches barely moved α."""
+    marked = [row for row in section.rows if row.barely_moved]
+    if not marked:
+        return None
+    which = "; ".join(f"{row.label}: {row.barely_moved} of {row.seeds}" for row in marked)
+    return (
+        f"{BARELY_MOVED} α barely moved in these searches ({which}): their largest change of α from its initial "
+        f"value stayed below {MIN_MOVEMENT:g}, so their derived cells reflect the initialisation and noise, "
+        "not the method, and their accuracies compare nothing."
+    )
+
+
+def comparison_lines(section: Section) -> list[str]:
+    """Markdown: every pair of rows with the same search budget."""
+    found = compare(section)
+    if not found:
+        return []
+    lines = [
+        f"Differences in mean {found[0].metric} over seeds (first row − second), with the 95% interval and the "
+        "two-sided p-value of Welch's t-test; rows are compared only at the same search budget (epochs, batch, images).",
+        "", "| comparison | difference | 95% interval | p |", "|---|---|---|---|",
+    ]
+    for c in found:
+        interval = MISSING if c.low is None else f"[{c.low:.2f}, {c.high:.2f}]"
+        p = MISSING if c.p is None else f"{c.p:.2g}"
+        lines.append(f"| {c.a.label} vs {c.b.label} | {c.diff:+.2f} | {interval} | {p} |")
+    return lines + [""]
 
 
 def title(section: Section) -> str:
@@ -111,6 +171,10 @@ def render_markdown(board: Board) -> str:
         lines.append("| " + " | ".join(c.header for c in cols) + " |")
         lines.append("|" + "|".join("---" for _ in cols) + "|")
         lines += ["| " + " | ".join(c.cell(row).replace("|", "\\|") for c in cols) + " |" for row in section.rows]
+        note = moved_note(section)
+        lines += ["", note] if note else []
+        if differences := comparison_lines(section):
+            lines += [""] + differences
         lines += ["", "Sources of the published rows:", ""]
         lines += [f"- {row.label}: {row.source}" for row in section.rows if row.published] or ["- none"]
         lines += ["", "Genotype of the best seed:", ""]
@@ -144,6 +208,12 @@ def _csv_line(section: Section, row: Row) -> dict:
     for name in CELL_STATS:
         for cell_type, stat in row.cells.get(name, {}).items():
             line.update({f"{name}_{cell_type}_mean": _num(stat.mean), f"{name}_{cell_type}_std": _num(stat.std)})
+    if row.kind == "search":
+        line["barely_moved"] = row.barely_moved
+    vs = against_darts(section, compare(section)).get(id(row))
+    if vs is not None:
+        line.update({"vs_darts_diff": _num(vs.diff), "vs_darts_ci_low": _num(vs.low), "vs_darts_ci_high": _num(vs.high),
+                     "vs_darts_p": _num(vs.p)})
     best = row.best or {}
     line.update({"best_seed": best.get("seed", ""), "best_genotype": best.get("genotype", ""),
                  "settings": json.dumps(row.settings, sort_keys=True) if row.settings else "",
@@ -171,7 +241,10 @@ def render_html(board: Board) -> str:
         for row in section.rows:
             cells = "".join(f"<td>{e(c.cell(row))}</td>" for c in cols) + f"<td>{e(row.source)}</td>"
             parts.append(f'<tr class="{"published" if row.published else "measured"}">{cells}</tr>')
-        parts += ["</table>", "<p>Genotype of the best seed:</p>", "<ul>"]
+        parts.append("</table>")
+        if note := moved_note(section):
+            parts.append(f"<p>{e(note)}</p>")
+        parts += [ "<p>Genotype of the best seed:</p>", "<ul>"]
         parts += [f"<li>{e(label)}: <code>{e(g)}</code></li>" for label, g in best_genotypes(section)]
         parts.append("</ul>")
         parts += [f'<p><img src="{e(p)}" alt="{e(p)}"></p>' for p in board.figures.get((section.space, section.dataset), [])]
@@ -209,6 +282,8 @@ def render_tex(board: Board) -> str:
                 cells[0] = f"{tex_escape(row.label)}$^{{{published.index(row) + 1}}}$"
             parts.append(" & ".join(cells) + r" \\")
         parts += ["\\bottomrule", "\\end{tabular}"]
+        if note := moved_note(section):
+            parts += [f"\\par\\smallskip\\footnotesize {tex_escape(note)}"]
         if published:
             notes = "; ".join(f"$^{{{i}}}${tex_escape(row.source)}" for i, row in enumerate(published, start=1))
             parts += [f"\\par\\smallskip\\footnotesize {notes}"]

@@ -22,6 +22,7 @@ from nasbench_suite.nb201.table import Table, load_table, resolve_table
 from nasbench_suite.nb201.columns import is_headline
 from nasbench_suite.devices import device_name, resolve_device
 from nasbench_suite.errors import UsageError
+from nasbench_suite.search import movement
 from nasbench_suite.search.settings import RunConfig
 from nasbench_suite.search.loop import NonFiniteLoss, Searcher
 from nasbench_suite.search.settings import SearchSettings
@@ -131,6 +132,7 @@ def epoch_row(p: Prepared, epoch: int, stats: dict) -> dict:
     text = p.space.format(genotype)
     row = {"epoch": epoch + 1, **stats, "genotype": text, **p.space.describe(genotype)}
     row["op_weights"] = {t: w.cpu() for t, w in weights.items()}
+    row["alpha_movement"] = movement.alpha_movement(p.method.alpha, p.searcher.alpha_init)
     row.update(p.method.log_state())
     if p.table is not None:
         looked_up = p.table.lookup(text)
@@ -163,6 +165,8 @@ def make_record(p: Prepared, rows: list[dict], seconds: float, run_dir: Path) ->
         "benchmark": last.get("benchmark"),
         "benchmark_table": str(p.table.path) if p.table else None,
         "alpha": {t: a.detach().cpu() for t, a in p.method.alpha.items()},
+        "alpha_init": {t: a.cpu() for t, a in p.searcher.alpha_init.items()},
+        "alpha_movement": last["alpha_movement"],
         "op_weights": last["op_weights"],
         "op_weights_meaning": p.method.weights_meaning,
         "finished_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -178,13 +182,19 @@ def _announce(p: Prepared, run_dir: Path, start: int) -> None:
     console.print(f"{verb} {run_dir}: {what}, {device_name(p.device)}, {s.settings.epochs} epochs of {s.steps_per_epoch} steps")
 
 
+def per_cell(values: dict) -> str:
+    """`2` for a space with one cell type, `normal 2, reduce 1` for several."""
+    if len(values) == 1:
+        return str(next(iter(values.values())))
+    return ", ".join(f"{cell_type} {v}" for cell_type, v in values.items())
+
+
 def _epoch_line(row: dict, epochs: int) -> str:
-    skip = "/".join(str(v) for v in row["skip_count"].values())
-    depth = "/".join(str(v) for v in row["depth"].values())
+    moved = movement.largest_movement(row["alpha_movement"])
     line = (
         f"epoch {row['epoch']:>3}/{epochs}  train {row['train_loss']:.3f} {row['train_acc']:5.1f}%  "
-        f"val {row['val_loss']:.3f} {row.get('val_acc', float('nan')):5.1f}%  skip {skip}  depth {depth}  "
-        f"{row['seconds']:.1f}s"
+        f"val {row['val_loss']:.3f} {row.get('val_acc', float('nan')):5.1f}%  skip {per_cell(row['skip_count'])}  "
+        f"depth {per_cell(row['depth'])}  α moved {moved:.3f}  {row['seconds']:.1f}s"
     )
     bench = row.get("benchmark")
     if bench and bench.get("cifar10_test_acc") is not None:
@@ -202,3 +212,5 @@ def _report(record: dict, run_dir: Path) -> None:
         console.print("benchmark: " + ", ".join(f"{k} {v:.2f}" for k, v in shown.items()))
     elif record["space"] == "nb201":
         console.print("no benchmark table: nothing was looked up (pass --benchmark PATH or run `nasbench-suite benchmark import`)")
+    if movement.barely_moved(record["alpha_movement"]):
+        console.print(movement.warning(record["alpha_movement"]))

@@ -48,8 +48,11 @@ class Searcher:
         self.augment = Augment(fmt, device, channels_last=channels_last)
         self.weight_half, self.arch_half = weight_half.to(device), arch_half.to(device)
         layout = torch.channels_last if channels_last else torch.contiguous_format
-        self.model = space.supernet(space_config, fmt.num_classes, fast=fast).to(device, memory_format=layout)
+        model = space.supernet(space_config, fmt.num_classes, fast=fast, aux_skip=method.aux_skip)
+        self.model = model.to(device, memory_format=layout)
         self.method.alpha.to(device)
+        # α_0: how far α moved, and what the regulariser would be had it stayed, are measured against it
+        self.alpha_init = {k: a.detach().clone() for k, a in method.alpha.items()}
         wd = space.weight_decay if settings.weight_decay is None else settings.weight_decay
         self.w_opt = torch.optim.SGD(
             self.model.parameters(), settings.lr, momentum=settings.momentum, weight_decay=wd,
@@ -106,11 +109,26 @@ class Searcher:
             # Only α's gradient: the weights' gradients (half of every conv's backward) are not needed.
             (loss + reg).backward(inputs=list(self.method.alpha.values()))
             correct = (logits.argmax(1) == y).float().mean()
+            terms = {**terms, **{f"{k}_at_alpha0": v for k, v in self._terms_at_alpha0(mix).items()}} if terms else terms
         self.a_opt.step()
         out = {"val_loss": loss, **{f"reg_{k}": v for k, v in terms.items()}}
         if correct is not None:
             out["val_acc"] = 100 * correct
         return out
+
+    @torch.no_grad()
+    def _terms_at_alpha0(self, mix) -> dict[str, torch.Tensor]:
+        """The regulariser's terms on this step's kept operations had α stayed at α_0, under the
+        same τ: what the schedule alone does to them. α is swapped in place, so nothing else
+        (the graph is already spent, the optimiser holds the same tensors) sees it."""
+        current = {k: a.data for k, a in self.method.alpha.items()}
+        try:
+            for k, a in self.method.alpha.items():
+                a.data = self.alpha_init[k]
+            return self.method.regularizer(mix)[1]
+        finally:
+            for k, a in self.method.alpha.items():
+                a.data = current[k]
 
     def weight_step(self, train_batch) -> dict[str, torch.Tensor]:
         x, y = train_batch
@@ -127,6 +145,7 @@ class Searcher:
         return {
             "model": self.model.state_dict(),
             "alpha": self.method.alpha.state_dict(),
+            "alpha_init": self.alpha_init,
             "w_opt": self.w_opt.state_dict(),
             "a_opt": self.a_opt.state_dict(),
             "schedule": self.schedule.state_dict(),
@@ -135,6 +154,7 @@ class Searcher:
     def load_state_dict(self, state: dict) -> None:
         self.model.load_state_dict(state["model"])
         self.method.alpha.load_state_dict(state["alpha"])
+        self.alpha_init = state.get("alpha_init", self.alpha_init)
         self.w_opt.load_state_dict(state["w_opt"])
         self.a_opt.load_state_dict(state["a_opt"])
         self.schedule.load_state_dict(state["schedule"])
