@@ -1,14 +1,14 @@
 """The NAS-Bench-201 comparison at CPU scale (results/nb201-cpu): every row, every seed, one
 protocol fixed before the runs, resumable.
 
-    python scripts/nb201_cpu.py [--seeds 0-4] [--worker I --workers N] [--data-dir ../shared/data]
+    python scripts/nb201_cpu.py [--seeds 0-4] [--rows darts,...]    (once per core)
     nasbench-suite leaderboard --runs results/nb201-cpu/runs --out results/nb201-cpu
 
 Each cell of the grid (row x seed) is one `nasbench-suite run` in its own process, one
 thread each. A cell with a finished run is skipped, an unfinished one is resumed, so the
-same command continues after any stop; N workers (one per core) split the cells by index.
-Cells run seed by seed, the issue's five rows before the baselines, so whatever has finished
-is a balanced table.
+same command continues after any stop. Start it once per core: each process claims the next
+free cell (a claim file naming its pid; a dead process's claim is taken over). Cells run
+seed by seed, so whatever has finished is a balanced table.
 
 The protocol (README, "NAS-Bench-201 at CPU scale"), the same for every row: the real
 CIFAR-10 subset (5,000 images: 2,500 per half), C=8 with 5 cells per stage, batch 64,
@@ -69,11 +69,31 @@ def run_dir_of(method: str, seed: int, flags: list[str]) -> Path | None:
     return None
 
 
+def claim(cell: str) -> bool:
+    """Take the cell unless a live process of this script holds it (O_EXCL: one winner)."""
+    path = OUT.parent / ".claims" / cell
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            os.write(fd, str(os.getpid()).encode())
+            os.close(fd)
+            return True
+        except FileExistsError:
+            try:
+                owner = int(path.read_text() or 0)
+                alive = owner == os.getpid() or "nb201_cpu" in Path(f"/proc/{owner}/cmdline").read_text()
+            except (OSError, ValueError):
+                alive = False
+            if alive:
+                return owner == os.getpid()
+            path.unlink(missing_ok=True)  # its process died: take it over
+    return False
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="0-4")
-    parser.add_argument("--worker", type=int, default=0)
-    parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data"))
     parser.add_argument("--benchmark", default=str(ROOT.parent / "shared" / "data" / "nb201" / "nb201.csv.gz"))
     parser.add_argument("--rows", help="comma-separated row names (default: all)")
@@ -81,15 +101,13 @@ def main() -> int:
     rows = [r for r in ROWS if not args.rows or r[0] in args.rows.split(",")]
     cells = [(seed, row) for seed in seeds(args.seeds) for row in rows]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    for index, (seed, (name, method, flags)) in enumerate(cells):
-        if index % args.workers != args.worker:
-            continue
+    for seed, (name, method, flags) in cells:
         try:
             existing = run_dir_of(method, seed, [*PROTOCOL, *flags])
         except Exception as err:  # a method this checkout does not have yet: its cells wait for a later pass
-            print(f"[worker {args.worker}] {name} seed {seed}: skipped ({err})", flush=True)
+            print(f"{name} seed {seed}: skipped ({err})", flush=True)
             continue
-        if existing and (existing / "record.json").exists():
+        if existing and (existing / "record.json").exists() or not claim(f"{name}-s{seed}"):
             continue
         base = [sys.executable, "-m", "nasbench_suite", "run"]
         if existing:
@@ -97,9 +115,9 @@ def main() -> int:
         else:
             command = [*base, "--method", method, "--seed", str(seed), *PROTOCOL, *flags,
                        "--data-dir", args.data_dir, "--benchmark", args.benchmark, "--out", str(OUT)]
-        print(f"[worker {args.worker}] {name} seed {seed}: {'resume' if existing else 'start'}", flush=True)
+        print(f"{name} seed {seed}: {'resume' if existing else 'start'}", flush=True)
         if subprocess.run(command, env=env).returncode != 0:
-            print(f"[worker {args.worker}] {name} seed {seed} failed; going on", flush=True)
+            print(f"{name} seed {seed} failed; going on", flush=True)
     return 0
 
 
