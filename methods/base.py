@@ -23,6 +23,17 @@ its named pieces as detached 0-d tensors (the harness averages them per epoch wi
 waiting on the device every step). Methods hold no state the harness must
 checkpoint besides α (`alpha`, saved with the model) and what `start_epoch` recomputes.
 
+A method whose mix sets `EdgeMix.aux_skip` (DARTS-'s auxiliary skip) says so with
+`aux_skip = True`: the harness then builds the supernet with aux_skip=True, which adds the
+skip's own weights on stride-2 edges. They are network weights (the SGD step trains them, the
+checkpoint saves them, a resume rebuilds them from the method), and no other method's
+supernet holds them, so the others' runs stay as they were, parameter for parameter.
+
+A sparse mix may set `EdgeMix.offsets`, one 0-d value per edge added to its output. GDAS
+needs it: its authors' NAS-Bench-201 cell adds the zero-valued hard weights of the operations
+it did not sample as scalars, so their α get a gradient without those operations running;
+no weight or column of α can carry that term (a weight multiplies an operation's output).
+
 This module stays free of torch at import time (the CLI imports MethodError everywhere).
 """
 
@@ -65,6 +76,8 @@ class Method:
     Config: ClassVar[type[MethodConfig]]
     # True where the α step needs the unrolled (second-order) gradient of DARTS.
     unrolled: bool = False
+    # True where mix() sets EdgeMix.aux_skip: the supernet must hold the auxiliary skip.
+    aux_skip: ClassVar[bool] = False
     # What op_weights() holds, said in the record.
     weights_meaning: ClassVar[str]
 

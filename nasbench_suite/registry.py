@@ -6,7 +6,11 @@ from methods.base import METHODS
 from nasbench_suite.errors import UsageError
 from spaces.base import SPACES
 
-METHOD_MODULES = ("methods.darts", "methods.independent_gate", "methods.pr_darts")
+METHOD_MODULES = (
+    "methods.darts", "methods.independent_gate", "methods.pr_darts",
+    "methods.fair_darts", "methods.darts_minus",
+    "methods.gdas", "methods.drnas", "methods.beta_darts",
+)
 SPACE_MODULES = ("spaces.nb201", "spaces.darts")
 
 

@@ -11,11 +11,13 @@ A space is a class registered with @register_space, instantiated without argumen
     Config: dataclass               its own run flags (--init-channels, ...), with validate()
     weight_decay, nesterov          its standard protocol for the network weights
     has_benchmark: bool             (optional) derived cells are looked up in a table
-    supernet(config, num_classes, fast=True)
+    supernet(config, num_classes, fast=True, aux_skip=False)
                                     nn.Module; forward(x, {cell_type: EdgeMix}) -> logits. Its
                                     cells have a `fast` attribute: True runs the fast path, False
                                     the plain reference path (each op of each edge on its own);
-                                    both compute the same function on the same weights
+                                    both compute the same function on the same weights.
+                                    aux_skip=True also builds the auxiliary skip of every edge
+                                    (EdgeMix.aux_skip); only then may a mix set it
     derive({cell_type: scores})     genotype from (edges x ops) scores, larger = stronger
     parse(text) / format(genotype)  the genotype's text form; parse raises SpaceError
     describe(genotype)              {"skip_count"|"depth"|"conv_depth": {cell_type: int}}
@@ -28,7 +30,7 @@ text formats.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 if TYPE_CHECKING:
@@ -70,14 +72,29 @@ class EdgeMix:
     Dense (ops is None): edge e outputs sum_o weights[e, o] * op_o(x) over every operation.
     Sparse: edge e outputs sum_k weights[e, k] * op_{ops[e][k]}(x); only those ops run.
     `ops` holds plain ints so the supernet never waits on the device to learn what to run.
+
+    aux_skip (DARTS-): every edge also adds aux_skip * skip(x), outside the weights; skip is
+    the identity, or on a stride-2 edge its own FactorizedReduce. Where a method needs a path
+    that no operation's weight can stand for, it is one more term here rather than a column
+    of α; a supernet only holds those FactorizedReduce weights when built with aux_skip=True,
+    so every other method's supernet keeps exactly the parameters (and random draws) it had.
+    None: no auxiliary path (0.0 still runs it, with coefficient 0).
+
+    offsets (GDAS): a 0-d tensor per edge added to the edge's output, broadcast over the
+    feature map. GDAS's hard weights of the operations it did not run are 0 in value; adding
+    them this way (as its authors' NAS-Bench-201 cell does) gives their α a gradient, the sum
+    of the node's output gradient, without running them. None: nothing added.
     """
 
     weights: "torch.Tensor"
     ops: list[list[int]] | None = None
+    aux_skip: float | None = None
+    offsets: "torch.Tensor | None" = None
 
     def detach(self) -> "EdgeMix":
         """The same choice with no gradient to α (for the weight step)."""
-        return EdgeMix(self.weights.detach(), self.ops)
+        offsets = None if self.offsets is None else self.offsets.detach()
+        return replace(self, weights=self.weights.detach(), offsets=offsets)
 
 
 def active_ops(mix: EdgeMix, e: int, op_names: Sequence[str]) -> list[tuple[int, int]]:
@@ -85,6 +102,16 @@ def active_ops(mix: EdgeMix, e: int, op_names: Sequence[str]) -> list[tuple[int,
     whatever its weight, so it never runs."""
     ops = range(len(op_names)) if mix.ops is None else mix.ops[e]
     return [(k, o) for k, o in enumerate(ops) if op_names[o] != "none"]
+
+
+def add_offsets(h: "torch.Tensor", mix: EdgeMix, node: int, edges: Sequence[tuple[int, int]]) -> "torch.Tensor":
+    """Node `node`'s value h plus the offsets of the edges into it (EdgeMix.offsets); h itself
+    when the mix has none, so other methods' steps are unchanged. Offsets are taken as views,
+    one per edge, so no index tensor is built on the device."""
+    if mix.offsets is None:
+        return h
+    rows = [e for e, (_, dst) in enumerate(edges) if dst == node]
+    return h + sum(mix.offsets[e] for e in rows) if rows else h
 
 
 # A space's registry lives here, not in the harness, so spaces never import the harness.

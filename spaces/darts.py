@@ -23,7 +23,7 @@ from torch import nn
 
 from spaces import fused
 from spaces import genotypes as g
-from spaces.base import CellSpec, EdgeMix, SpaceError, active_ops, register_space
+from spaces.base import CellSpec, EdgeMix, SpaceError, active_ops, add_offsets, register_space
 from spaces.darts_ops import (
     AuxiliaryHead, DilConv, FactorizedReduce, ReLUConvBN, SepConv, batch_norm, drop_path, make_op,
 )
@@ -72,7 +72,7 @@ class SearchCell(nn.Module):
     operations a dense gradient (`fused.dense_grad`) rather than a slice of the cell's.
     """
 
-    def __init__(self, shape: CellShape, fast: bool = True):
+    def __init__(self, shape: CellShape, fast: bool = True, aux_skip: bool = False):
         super().__init__()
         self.reduction, self.fast = shape.reduction, fast
         self.pre0, self.pre1 = preprocess(shape, affine=False)
@@ -80,6 +80,13 @@ class SearchCell(nn.Module):
             nn.ModuleList(self._op(op, shape.channels, 2 if shape.reduction and src < 2 else 1) for op in g.OPS)
             for src, _ in g.EDGES
         )
+        # DARTS-'s auxiliary skip, only when asked for: other methods' supernets keep their parameters
+        self.aux = None
+        if aux_skip:
+            self.aux = nn.ModuleList(
+                FactorizedReduce(shape.channels, shape.channels, affine=False) if shape.reduction and src < 2 else nn.Identity()
+                for src, _ in g.EDGES
+            )
 
     @staticmethod
     def _op(name, channels, stride):
@@ -87,6 +94,8 @@ class SearchCell(nn.Module):
         return nn.Sequential(op, batch_norm(channels, affine=False)) if "pool" in name else op
 
     def forward(self, s0, s1, mix: EdgeMix):
+        if mix.aux_skip is not None and self.aux is None:
+            raise SpaceError("the mix sets aux_skip, but the supernet was built without it (aux_skip=True)")
         states = [self.pre0(s0), self.pre1(s1)]
         (self._forward_fast if self.fast else self._forward_plain)(states, mix)
         return torch.cat(states[2:], dim=1)
@@ -97,7 +106,9 @@ class SearchCell(nn.Module):
                 mix.weights[e, k] * self.edges[e][o](states[src])
                 for e, (src, dst) in enumerate(g.EDGES) if dst == node for k, o in active_ops(mix, e, g.OPS)
             ]
-            states.append(sum(terms) if terms else self._zeros(states[1]))
+            if mix.aux_skip is not None:
+                terms += [mix.aux_skip * self.aux[e](states[src]) for e, (src, dst) in enumerate(g.EDGES) if dst == node]
+            states.append(add_offsets(sum(terms) if terms else self._zeros(states[1]), mix, node, g.EDGES))
 
     def _forward_fast(self, states, mix):
         totals = {}
@@ -108,8 +119,12 @@ class SearchCell(nn.Module):
                     for k, o in active_ops(mix, e, g.OPS):
                         term = self._fast_term(self.edges[e][o], states[src], mix.weights[e, k], shared)
                         totals[dst] = term if dst not in totals else totals[dst] + term
+                    if mix.aux_skip is not None:  # the identity is shared with skip_connect's
+                        term = self._fast_term(self.aux[e], states[src], mix.aux_skip, shared)
+                        totals[dst] = term if dst not in totals else totals[dst] + term
             if src + 1 in g.NODES:  # every input of node src + 1 is in
-                states.append(fused.dense_grad(totals.get(src + 1, self._zeros(states[1]))))
+                node = totals.get(src + 1, self._zeros(states[1]))
+                states.append(fused.dense_grad(add_offsets(node, mix, src + 1, g.EDGES)))
 
     @staticmethod
     def _fast_term(op, h, weight, shared):
@@ -150,12 +165,12 @@ def _scaled_conv(op: nn.Sequential, relu_h, weight):
 
 
 class SearchNetwork(nn.Module):
-    def __init__(self, channels: int, layers: int, num_classes: int, fast: bool = True):
+    def __init__(self, channels: int, layers: int, num_classes: int, fast: bool = True, aux_skip: bool = False):
         super().__init__()
         c_stem = STEM_MULTIPLIER * channels
         self.stem = nn.Sequential(nn.Conv2d(3, c_stem, 3, padding=1, bias=False), nn.BatchNorm2d(c_stem))
         shapes = layout(layers, channels, c_stem, {False: len(g.NODES), True: len(g.NODES)})
-        self.cells = nn.ModuleList(SearchCell(shape, fast) for shape in shapes)
+        self.cells = nn.ModuleList(SearchCell(shape, fast, aux_skip) for shape in shapes)
         self.classifier = nn.Linear(len(g.NODES) * shapes[-1].channels, num_classes)
 
     def forward(self, x, mix: dict[str, EdgeMix]):
@@ -256,9 +271,12 @@ class Darts:
     known_genotypes = g.PUBLISHED  # names `train` and `describe` accept for --genotype
     evaluates_on_imagenet = True
 
-    def supernet(self, config: DartsConfig, num_classes: int, fast: bool = True) -> SearchNetwork:
+    def supernet(self, config: DartsConfig, num_classes: int, fast: bool = True, aux_skip: bool = False) -> SearchNetwork:
+        """aux_skip: every edge also holds DARTS-'s auxiliary skip, the identity, or on the
+        reduction cells' stride-2 edges a FactorizedReduce of its own (affine=False), as the
+        authors' MixedOp has it (Meituan-AutoML/DARTS- src/search/model_search.py:17-21)."""
         config.validate()
-        return SearchNetwork(config.init_channels, config.layers, num_classes, fast)
+        return SearchNetwork(config.init_channels, config.layers, num_classes, fast, aux_skip)
 
     def derive(self, scores: dict[str, torch.Tensor]) -> g.Genotype:
         return g.derive({t: s.detach().float().cpu().tolist() for t, s in scores.items()})

@@ -15,7 +15,7 @@ from torch import nn
 
 from spaces import fused
 from spaces import nb201_arch as arch
-from spaces.base import CellSpec, EdgeMix, SpaceError, active_ops, longest_path, register_space
+from spaces.base import CellSpec, EdgeMix, SpaceError, active_ops, add_offsets, longest_path, register_space
 
 
 class ReLUConvBN(nn.Sequential):
@@ -86,13 +86,16 @@ class SearchCell(nn.Module):
             for e, (src, edge_dst) in enumerate(arch.EDGES):
                 if edge_dst == dst:
                     terms += [mix.weights[e, k] * self.edges[e][o](nodes[src]) for k, o in active_ops(mix, e, arch.OPS)]
-            nodes.append(sum(terms) if terms else torch.zeros_like(x))
+                    if mix.aux_skip is not None:  # DARTS-: every search edge has stride 1, so the identity
+                        terms.append(mix.aux_skip * nodes[src])
+            nodes.append(add_offsets(sum(terms) if terms else torch.zeros_like(x), mix, dst, arch.EDGES))
         return nodes[-1]
 
     def _forward_fast(self, x, mix):
         totals: list[torch.Tensor | None] = [x] + [None] * (arch.NUM_NODES - 1)
         for src in range(arch.NUM_NODES - 1):
             h = totals[src] if totals[src] is not None else torch.zeros_like(x)
+            h = add_offsets(h, mix, src, arch.EDGES)  # every edge into src is in
             relu = None  # shared by every convolution leaving src
             for op, uses in _uses_by_op(mix, src).items():
                 weights = [mix.weights[e, k] for e, k, _ in uses]  # views: no index tensors to build
@@ -104,7 +107,12 @@ class SearchCell(nn.Module):
                     terms = self._wide_conv(op, relu, uses, weights)
                 for (_, _, dst), term in zip(uses, terms):
                     totals[dst] = term if totals[dst] is None else totals[dst] + term
-        return totals[-1] if totals[-1] is not None else torch.zeros_like(x)
+            if mix.aux_skip is not None:  # DARTS-: the identity once, on every edge leaving src
+                aux = mix.aux_skip * h
+                for dst in (d for s, d in arch.EDGES if s == src):
+                    totals[dst] = aux if totals[dst] is None else totals[dst] + aux
+        out = totals[-1] if totals[-1] is not None else torch.zeros_like(x)
+        return add_offsets(out, mix, arch.NUM_NODES - 1, arch.EDGES)
 
     def _wide_conv(self, op: str, relu_h, uses, weights):
         """w * BN(conv(relu(h))) for every edge in `uses`, as one convolution and one
@@ -186,7 +194,8 @@ class NB201:
     # The benchmark's own training protocol for the network weights.
     weight_decay, nesterov = 5e-4, True
 
-    def supernet(self, config: NB201Config, num_classes: int, fast: bool = True) -> Network:
+    def supernet(self, config: NB201Config, num_classes: int, fast: bool = True, aux_skip: bool = False) -> Network:
+        """aux_skip builds nothing here: every search edge has stride 1, so its skip is the identity."""
         config.validate()
         return Network(lambda c: SearchCell(c, fast), config.init_channels, config.cells_per_stage, num_classes)
 

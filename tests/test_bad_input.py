@@ -2,6 +2,7 @@
 (Each command's own test file covers its own flags; this gathers the data and text cases.)"""
 
 import csv
+import dataclasses
 import os
 import subprocess
 import sys
@@ -10,6 +11,9 @@ import time
 import pytest
 
 from conftest import ROOT, cli, write_cifar10
+from methods.base import flag_name
+from nasbench_suite import registry
+from nasbench_suite.cli import main
 
 TINY = ["run", "--method", "darts", "--space", "nb201", "--epochs", "1", "--train-subset", "20", "--batch-size", "4",
         "--init-channels", "4", "--cells-per-stage", "1"]
@@ -64,6 +68,19 @@ def test_a_malformed_genotype_text(command, tmp_path):
 ])
 def test_settings_that_cannot_work(args, says, tmp_path):
     one_line(cli(*args, "--out", tmp_path / "out") if args[0] != "lookup" else cli(*args), says)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("method", registry.method_names())
+def test_every_method_refuses_a_setting_it_does_not_take(method, tmp_path, capsys):
+    """In process (no data is read before the flags are checked): another method's setting."""
+    own = {f.name for f in dataclasses.fields(registry.get_method(method).Config)}
+    foreign = next(f for m in registry.method_names() for f in dataclasses.fields(registry.get_method(m).Config)
+                   if f.name not in own)
+    args = ["run", "--method", method, "--space", "nb201", flag_name(foreign), str(foreign.default)]
+    assert main([*args, "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert f"{flag_name(foreign)}: not a setting of" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
 
 

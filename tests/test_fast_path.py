@@ -26,7 +26,7 @@ def test_fast_and_plain_paths_agree(space_name, method_name, channels_last, floa
     taken alone too, as the search's architecture step takes it."""
     space, cls = registry.get_space(space_name), registry.get_method(method_name)
     torch.manual_seed(0)
-    model = space.supernet(space.Config(**TINY[space_name]), num_classes=10)
+    model = space.supernet(space.Config(**TINY[space_name]), num_classes=10, aux_skip=cls.aux_skip)
     method = cls(space.spec, cls.Config())
     method.start_epoch(0, 1)
     x, y = torch.randn(6, 3, 32, 32), torch.arange(6)

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from conftest import ROOT, cli
-from nasbench_suite import records
+from nasbench_suite import records, registry
 from nasbench_suite.errors import UsageError
 
 # Tiny but slow enough per epoch (25 steps) that a signal lands mid-run.
@@ -97,14 +97,38 @@ def test_resume_of_something_that_is_not_a_run(tmp_path):
     assert result.returncode == 2 and "not a resumable run" in result.stderr
 
 
-def tiny_config(data_dir, epochs=3):
+def tiny_config(data_dir, epochs=3, method="darts"):
     from nasbench_suite.search.settings import RunConfig
 
     return RunConfig(
-        method="darts", space="nb201", data_dir=str(data_dir), train_subset=40, device="cpu",
+        method=method, space="nb201", data_dir=str(data_dir), train_subset=40, device="cpu",
         settings={"epochs": epochs, "batch_size": 8, "seed": 0},
         method_config={}, space_config={"init_channels": 4, "cells_per_stage": 1},
     )
+
+
+class Stop(Exception):
+    pass
+
+
+@pytest.mark.parametrize("method", registry.method_names())
+def test_every_method_resumes_to_the_record_of_an_unbroken_run(method, tmp_path, tiny_cifar, one_thread):
+    """In process, stopped after the first epoch's checkpoint: whatever a method draws or
+    anneals (gates, Gumbel and Dirichlet samples, τ, λ) must come back from α and the seed."""
+    from nasbench_suite.search.lifecycle import resume_run, start_run
+
+    start_run(tiny_config(tiny_cifar, epochs=2, method=method), tmp_path / "whole")
+
+    def stop_after_first(row):
+        if row["epoch"] == 1:
+            raise Stop
+
+    with pytest.raises(Stop):
+        start_run(tiny_config(tiny_cifar, epochs=2, method=method), tmp_path / "stopped", on_epoch=stop_after_first)
+    (run_dir,) = (tmp_path / "stopped").iterdir()
+    resume_run(run_dir)
+    (whole,) = (tmp_path / "whole").iterdir()
+    assert finished(run_dir) == finished(whole)
 
 
 def test_a_nan_loss_stops_the_run_naming_the_epoch_and_keeps_the_last_good_checkpoint(tmp_path, tiny_cifar, monkeypatch):

@@ -48,7 +48,8 @@ class Searcher:
         self.augment = Augment(fmt, device, channels_last=channels_last)
         self.weight_half, self.arch_half = weight_half.to(device), arch_half.to(device)
         layout = torch.channels_last if channels_last else torch.contiguous_format
-        self.model = space.supernet(space_config, fmt.num_classes, fast=fast).to(device, memory_format=layout)
+        model = space.supernet(space_config, fmt.num_classes, fast=fast, aux_skip=method.aux_skip)
+        self.model = model.to(device, memory_format=layout)
         self.method.alpha.to(device)
         # α_0: how far α moved, and what the regulariser would be had it stayed, are measured against it
         self.alpha_init = {k: a.detach().clone() for k, a in method.alpha.items()}

@@ -61,6 +61,15 @@ SEARCHABLE: dict[str, tuple[Dimension, ...]] = {
         *GATE,
     ),
     "independent_gate": (Dimension("lam", 5e-4, 5e-2), *GATE),
+    # a decade either side of the authors' defaults: the zero-one loss weight 10, β0 = 1
+    "fair_darts": (Dimension("zero_one_weight", 1.0, 100.0),),
+    "darts_minus": (Dimension("skip_beta", 0.1, 10.0),),
+    # GDAS has no loss term and DrNAS's default regulariser is the shared α weight decay, so
+    # theirs are searched only when asked for; the τ ranges meet at 1 (never τ_min > τ_max).
+    "gdas": (also("gumbel_tau_max", 1.0, 20.0, log=True), also("gumbel_tau_min", 0.01, 1.0, log=True)),
+    "drnas": (also("kl_scale", 1e-4, 1e-1, log=True),),
+    # a decade either side of the authors' final weight 50; the start only when asked for
+    "beta_darts": (Dimension("beta_weight_end", 5.0, 500.0), also("beta_weight_start", 0.0, 5.0)),
 }
 
 
@@ -118,7 +127,10 @@ def resolve(args: argparse.Namespace, method: str) -> list[Searched]:
             _check_range(stem, dim, low, high)
             searched.append(Searched(stem, dim, *((int(low), int(high)) if dim.integer else (low, high))))
     if not searched:
-        raise UsageError("nothing left to tune: every searchable setting was fixed by a run flag")
+        # gdas and drnas have only settings searched when asked for
+        optional = ", ".join(f"--tune-{stem}" for stem, dim in own.items() if dim.optional and dim.field not in fixed)
+        why = f"{method} searches only what is asked for ({optional})" if optional else "every searchable setting was fixed by a run flag"
+        raise UsageError(f"nothing left to tune: {why}")
     return searched
 
 
