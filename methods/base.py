@@ -4,6 +4,10 @@ A method turns its architecture parameters α into per-edge operation weights, a
 own term to the architecture loss, and ranks operations for the genotype. Everything
 else (data, optimisers, the bilevel loop, logging, records) is the harness's.
 
+A method is its module plus its settings dataclass, `Config`, which lives in
+methods/configs.py (listed in its CONFIGS), free of torch: `run` checks every flag against
+it before torch loads, so a typo is answered at once.
+
 Lifecycle, in the order the harness calls it:
 
     method = Method(spec, config)      # α: one (edges x ops) tensor per cell type, 1e-3·N(0,1)

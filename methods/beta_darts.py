@@ -22,27 +22,11 @@ SGD 0.025 cosine to 0.001, momentum 0.9, weight decay 3e-4; here the shared budg
 nb201 weight protocol (5e-4, Nesterov) apply.
 """
 
-import dataclasses
-
 import torch
 
-from methods.base import Method, MethodConfig, MethodError, register_method
+from methods.base import Method, register_method
+from methods.configs import BetaDartsConfig
 from spaces.base import EdgeMix
-
-
-def field(default, help):
-    return dataclasses.field(default=default, metadata={"help": help})
-
-
-@dataclasses.dataclass
-class BetaDartsConfig(MethodConfig):
-    beta_weight_start: float = field(0.0, "weight of the β-decay term at the first epoch")
-    beta_weight_end: float = field(50.0, "weight it rises to, linearly, at --epochs (reached one epoch after the last)")
-
-    def validate(self, spec):
-        super().validate(spec)
-        if self.beta_weight_start < 0 or self.beta_weight_end < 0:
-            raise MethodError("--beta-weight-start and --beta-weight-end must be non-negative")
 
 
 @register_method

@@ -1,23 +1,10 @@
 """DARTS (Liu et al., ICLR 2019): every edge is a softmax(α)-weighted sum of all operations."""
 
-import dataclasses
-
 import torch
 
-from methods.base import Method, MethodConfig, MethodError, register_method
+from methods.base import Method, register_method
+from methods.configs import DartsConfig
 from spaces.base import EdgeMix
-
-
-@dataclasses.dataclass
-class DartsConfig(MethodConfig):
-    order: int = dataclasses.field(
-        default=1, metadata={"help": "1: first-order α gradient; 2: the unrolled (virtual step) gradient"}
-    )
-
-    def validate(self, spec):
-        super().validate(spec)
-        if self.order not in (1, 2):
-            raise MethodError(f"--order must be 1 or 2, not {self.order}")
 
 
 @register_method

@@ -24,25 +24,12 @@ On nb201 (the authors have no code for it) every search edge has stride 1, so th
 skip is the identity on all six edges of every cell.
 """
 
-import dataclasses
-
 import torch
 
-from methods.base import MethodError, register_method
-from methods.darts import Darts, DartsConfig
+from methods.base import register_method
+from methods.configs import DartsMinusConfig
+from methods.darts import Darts
 from spaces.base import EdgeMix
-
-
-@dataclasses.dataclass
-class DartsMinusConfig(DartsConfig):
-    skip_beta: float = dataclasses.field(
-        default=1.0, metadata={"help": "β0: the auxiliary skip's coefficient at the first epoch (linear to 0 over the epochs)"}
-    )
-
-    def validate(self, spec):
-        super().validate(spec)
-        if self.skip_beta < 0:
-            raise MethodError(f"--skip-beta must be non-negative, not {self.skip_beta}")
 
 
 @register_method

@@ -24,28 +24,13 @@ step; no partial channels (k = 1) and no progressive pruning (that is train_sear
 a memory saver). Here the shared budget and the nb201 weight protocol (5e-4, Nesterov) apply.
 """
 
-import dataclasses
-
 import torch
 import torch.nn.functional as F
 from torch.distributions import Dirichlet, kl_divergence
 
-from methods.base import Method, MethodConfig, MethodError, register_method
+from methods.base import Method, register_method
+from methods.configs import DrNASConfig
 from spaces.base import EdgeMix
-
-
-@dataclasses.dataclass
-class DrNASConfig(MethodConfig):
-    kl_scale: float = dataclasses.field(
-        default=0.0,
-        metadata={"help": "weight of the KL(Dir(elu(α)+1) ‖ Dir(1)) term (the authors' reg_type kl); "
-                          "0: their default l2, which is the shared --arch-weight-decay"},
-    )
-
-    def validate(self, spec):
-        super().validate(spec)
-        if self.kl_scale < 0:
-            raise MethodError(f"--kl-scale must be non-negative, not {self.kl_scale}")
 
 
 @register_method

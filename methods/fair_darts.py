@@ -30,24 +30,11 @@ How it is fitted to the suite:
   batch 128 (train_search.py:23-24). The shared settings keep every method on equal terms.
 """
 
-import dataclasses
-
 import torch
 
-from methods.base import Method, MethodConfig, MethodError, register_method
+from methods.base import Method, register_method
+from methods.configs import FairDartsConfig
 from spaces.base import EdgeMix
-
-
-@dataclasses.dataclass
-class FairDartsConfig(MethodConfig):
-    zero_one_weight: float = dataclasses.field(
-        default=10.0, metadata={"help": "weight of the zero-one loss that pushes each sigmoid weight to 0 or 1"}
-    )
-
-    def validate(self, spec):
-        super().validate(spec)
-        if self.zero_one_weight < 0:
-            raise MethodError(f"--zero-one-weight must be non-negative, not {self.zero_one_weight}")
 
 
 @register_method

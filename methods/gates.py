@@ -6,38 +6,13 @@ operations with the largest gates are kept and weighted by the straight-through 
 h = 1 - g.detach() + g: the forward pass sees a hard 1, the gradient flows through g.
 """
 
-import dataclasses
 import math
 
 import torch
 
-from methods.base import Method, MethodConfig, MethodError
+from methods.base import Method
+from methods.configs import GateConfig
 from spaces.base import EdgeMix
-
-
-def field(default, help):
-    return dataclasses.field(default=default, metadata={"help": help})
-
-
-@dataclasses.dataclass
-class GateConfig(MethodConfig):
-    k: int = field(2, "operations kept per edge in each forward pass")
-    gate_drop: float = field(0.4, "probability that a gate is dropped before the top-k choice (exploration)")
-    tau_max: float = field(1.0, "gate temperature at the first epoch")
-    tau_min: float = field(0.1, "gate temperature at the last epoch (linear in between)")
-    stretch_a: float = field(-0.1, "lower end a of the stretched gate (a < 0)")
-    stretch_b: float = field(1.1, "upper end b of the stretched gate (b > 1)")
-
-    def validate(self, spec):
-        super().validate(spec)
-        if not 1 <= self.k <= spec.num_ops:
-            raise MethodError(f"--k must be between 1 and the {spec.num_ops} operations of the space, not {self.k}")
-        if not 0 <= self.gate_drop < 1:
-            raise MethodError(f"--gate-drop must be in [0, 1), not {self.gate_drop}")
-        if not 0 < self.tau_min <= self.tau_max:
-            raise MethodError("the temperatures need 0 < --tau-min <= --tau-max")
-        if not (self.stretch_a < 0 and self.stretch_b > 1):
-            raise MethodError("the stretch needs --stretch-a < 0 and --stretch-b > 1")
 
 
 def activation_probability(alpha, tau, a, b):

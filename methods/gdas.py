@@ -24,31 +24,11 @@ weights as this suite's nb201 protocol; here the shared budget (--epochs) applie
 the weights before α each batch; the shared loop steps α first.
 """
 
-import dataclasses
-
 import torch
 
-from methods.base import Method, MethodConfig, MethodError, register_method
+from methods.base import Method, register_method
+from methods.configs import GdasConfig
 from spaces.base import EdgeMix
-
-
-def field(default, help):
-    return dataclasses.field(default=default, metadata={"help": help})
-
-
-@dataclasses.dataclass
-class GdasConfig(MethodConfig):
-    gumbel_tau_max: float = field(10.0, "Gumbel-softmax temperature at the first epoch")
-    gumbel_tau_min: float = field(0.1, "Gumbel-softmax temperature at the last epoch (linear in between)")
-    zero_terms: str = field("auto", "add the unsampled ops' zero hard weights to each edge (their α get a gradient): "
-                                    "on, off, or auto (on with one cell type, as the authors' NAS-Bench-201 cell)")
-
-    def validate(self, spec):
-        super().validate(spec)
-        if not 0 < self.gumbel_tau_min <= self.gumbel_tau_max:
-            raise MethodError("the temperatures need 0 < --gumbel-tau-min <= --gumbel-tau-max")
-        if self.zero_terms not in ("auto", "on", "off"):
-            raise MethodError(f"--zero-terms must be auto, on or off, not {self.zero_terms!r}")
 
 
 def gumbel_hard(alpha, tau):

@@ -1,23 +1,10 @@
 """Independent gates: the ablation with one gate per operation and one plain sparsity term."""
 
-import dataclasses
-
 import torch
 
-from methods.base import MethodError, register_method
-from methods.gates import GateConfig, GateMethod
-
-
-@dataclasses.dataclass
-class IndependentGateConfig(GateConfig):
-    lam: float = dataclasses.field(
-        default=0.005, metadata={"flag": "--lambda", "help": "weight of the mean activation probability of kept ops"}
-    )
-
-    def validate(self, spec):
-        super().validate(spec)
-        if self.lam < 0:
-            raise MethodError(f"--lambda must be non-negative, not {self.lam}")
+from methods.base import register_method
+from methods.configs import IndependentGateConfig
+from methods.gates import GateMethod
 
 
 @register_method

@@ -8,12 +8,11 @@ deepest chain is rewarded (λ3), so deep cells, which converge slower, are not a
     L_val + λ1·R_skip + λ2·(R_param + R_pool) − λ3·P_path
 """
 
-import dataclasses
-
 import torch
 
-from methods.base import MethodError, register_method
-from methods.gates import GateConfig, GateMethod, field
+from methods.base import register_method
+from methods.configs import PRDartsConfig
+from methods.gates import GateMethod
 
 
 def op_groups(ops):
@@ -24,20 +23,6 @@ def op_groups(ops):
     param = ~(skip | pool)
     conv = param & torch.tensor([o != "none" for o in ops])
     return {"skip": skip, "pool": pool, "param": param}, conv
-
-
-@dataclasses.dataclass
-class PRDartsConfig(GateConfig):
-    threshold: float = field(0.2, "group activation probability allowed before a group is penalised (t)")
-    lambda1: float = field(0.01, "weight of the skip-connection group penalty")
-    lambda2: float = field(0.005, "weight of the parametric and pooling group penalties")
-    lambda3: float = field(0.005, "weight of the path-depth reward (0: group gates without path)")
-
-    def validate(self, spec):
-        super().validate(spec)
-        for name in ("lambda1", "lambda2", "lambda3", "threshold"):
-            if getattr(self, name) < 0:
-                raise MethodError(f"--{name} must be non-negative, not {getattr(self, name)}")
 
 
 @register_method

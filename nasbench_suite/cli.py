@@ -19,6 +19,8 @@ COMMANDS = {
     "leaderboard": ("nasbench_suite.report.leaderboard", "tables (md, csv, html, tex) and plots from the finished runs"),
     "plot-cell": ("nasbench_suite.report.plot_cell", "draw a derived cell (nb201 or darts genotype) as a PNG graph"),
     "tune": ("nasbench_suite.tune.command", "tune the regulariser weights with Optuna (one machine or many)"),
+    "sweep": ("nasbench_suite.sweep.command", "a grid of searches (methods x seeds x spaces), each cell once, over many machines"),
+    "sweep-train": ("nasbench_suite.sweep.train_command", "a grid of evaluation trainings (genotypes x seeds), each cell once, over many machines"),
     "train": ("nasbench_suite.train.command", "train a genotype's network from scratch and record its test error"),
     "describe": ("nasbench_suite.train.describe", "skip counts, depths and parameters of a genotype's network"),
 }

@@ -1,9 +1,15 @@
-"""The one place that imports every method and space, so their registries are complete."""
+"""The one place that imports every method and space, so their registries are complete.
+
+Names, settings classes and cell specs come from methods.configs and spaces.configs without
+torch, so `run` checks its flags before loading it; get_method and get_space load the modules.
+"""
 
 import importlib
 
+from methods import configs as method_configs
 from methods.base import METHODS
 from nasbench_suite.errors import UsageError
+from spaces import configs as space_configs
 from spaces.base import SPACES
 
 METHOD_MODULES = (
@@ -20,13 +26,25 @@ def _load():
 
 
 def method_names() -> list[str]:
-    _load()
-    return sorted(METHODS)
+    return sorted(method_configs.CONFIGS)
 
 
 def space_names() -> list[str]:
-    _load()
-    return sorted(SPACES)
+    return sorted(space_configs.CONFIGS)
+
+
+def method_config(name: str) -> type:
+    """A method's settings class, torch-free."""
+    if name not in method_configs.CONFIGS:
+        raise UsageError(f"unknown method {name!r}; choose from {', '.join(method_names())}")
+    return method_configs.CONFIGS[name]
+
+
+def space_config(name: str) -> tuple[type, object]:
+    """A space's settings class and the CellSpec methods see, torch-free."""
+    if name not in space_configs.CONFIGS:
+        raise UsageError(f"unknown search space {name!r}; choose from {', '.join(space_names())}")
+    return space_configs.CONFIGS[name], space_configs.SPECS[name]
 
 
 def get_method(name: str):

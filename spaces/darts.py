@@ -23,7 +23,8 @@ from torch import nn
 
 from spaces import fused
 from spaces import genotypes as g
-from spaces.base import CellSpec, EdgeMix, SpaceError, active_ops, add_offsets, register_space
+from spaces.base import EdgeMix, SpaceError, active_ops, add_offsets, register_space
+from spaces.configs import SPECS, DartsConfig
 from spaces.darts_ops import (
     AuxiliaryHead, DilConv, FactorizedReduce, ReLUConvBN, SepConv, batch_norm, drop_path, make_op,
 )
@@ -248,16 +249,6 @@ class EvalNetwork(nn.Module):
         return logits if aux is None else (logits, aux)
 
 
-@dataclasses.dataclass
-class DartsConfig:
-    init_channels: int = dataclasses.field(default=16, metadata={"help": "channels of the first cells (C)"})
-    layers: int = dataclasses.field(default=8, metadata={"help": "cells of the search network (reductions at 1/3 and 2/3)"})
-
-    def validate(self):
-        if self.init_channels < 1 or self.layers < 1:
-            raise SpaceError("--init-channels and --layers must be at least 1")
-
-
 # The evaluation networks' standard sizes (channels, cells).
 CIFAR_SIZE, IMAGENET_SIZE = (36, 20), (48, 14)
 
@@ -265,7 +256,7 @@ CIFAR_SIZE, IMAGENET_SIZE = (36, 20), (48, 14)
 @register_space
 class Darts:
     name = "darts"
-    spec = CellSpec(ops=g.OPS, edges=g.EDGES, chain=g.CHAIN, cell_types=g.CELL_TYPES)
+    spec = SPECS["darts"]
     Config = DartsConfig
     weight_decay, nesterov = 3e-4, False  # the DARTS protocol for the network weights
     known_genotypes = g.PUBLISHED  # names `train` and `describe` accept for --genotype

@@ -7,15 +7,14 @@ BatchNorms have affine=False and always use batch statistics (track_running_stat
 
 from __future__ import annotations
 
-import dataclasses
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from spaces import fused
 from spaces import nb201_arch as arch
-from spaces.base import CellSpec, EdgeMix, SpaceError, active_ops, add_offsets, longest_path, register_space
+from spaces.base import EdgeMix, SpaceError, active_ops, add_offsets, longest_path, register_space
+from spaces.configs import SPECS, NB201Config
 
 
 class ReLUConvBN(nn.Sequential):
@@ -175,20 +174,10 @@ class Network(nn.Module):
         return self.classifier(x)
 
 
-@dataclasses.dataclass
-class NB201Config:
-    init_channels: int = dataclasses.field(default=16, metadata={"help": "channels of the first stage (C)"})
-    cells_per_stage: int = dataclasses.field(default=5, metadata={"help": "cells per stage (N)"})
-
-    def validate(self):
-        if self.init_channels < 1 or self.cells_per_stage < 1:
-            raise SpaceError("--init-channels and --cells-per-stage must be at least 1")
-
-
 @register_space
 class NB201:
     name = "nb201"
-    spec = CellSpec(ops=arch.OPS, edges=arch.EDGES, chain=arch.CHAIN, cell_types=("cell",))
+    spec = SPECS["nb201"]
     Config = NB201Config
     has_benchmark = True  # a derived cell is looked up in the NAS-Bench-201 table
     # The benchmark's own training protocol for the network weights.

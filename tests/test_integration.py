@@ -5,7 +5,9 @@ import json
 import pytest
 
 from conftest import cli
-from nasbench_suite.nb201.table import load_table
+from nasbench_suite import registry
+from nasbench_suite.nb201.table import EMBEDDED, load_table
+from spaces import nb201_arch
 from spaces.nb201 import NB201
 
 RECORD_KEYS = {
@@ -23,11 +25,13 @@ def only_run_dir(out):
     return run_dir
 
 
-@pytest.mark.parametrize("method", ["darts", "pr_darts", "independent_gate"])
+@pytest.mark.parametrize("method", registry.method_names())
 def test_one_epoch_on_real_images_is_looked_up_in_the_real_table(method, tmp_path, shared_data, nb201_table):
+    """Every registered method; a tiny supernet (the derived cell is the benchmark's size anyway)."""
     out = tmp_path / "runs"
     result = cli(
         "run", "--method", method, "--space", "nb201", "--epochs", "1", "--train-subset", "256",
+        "--init-channels", "4", "--cells-per-stage", "1",
         "--data-dir", shared_data, "--benchmark", nb201_table, "--out", out,
     )
     assert result.returncode == 0, result.stderr
@@ -51,7 +55,7 @@ def test_one_epoch_on_real_images_is_looked_up_in_the_real_table(method, tmp_pat
     assert METRIC_KEYS <= set(line)
     assert line["genotype"] == record["genotype"]
     assert len(line["op_weights"]["cell"]) == 6 and len(line["op_weights"]["cell"][0]) == 5
-    if method != "darts":
+    if method in ("independent_gate", "pr_darts"):  # the gate methods
         assert {"tau", "activation_probability"} <= set(line) and line["tau"] == 1.0
         assert record["stretch_a"] == -0.1 and record["stretch_b"] == 1.1
         assert line["activation_probability"] == line["op_weights"]
@@ -60,12 +64,25 @@ def test_one_epoch_on_real_images_is_looked_up_in_the_real_table(method, tmp_pat
     assert "nb201 cifar10 test" in result.stdout
 
 
-def test_without_a_table_the_run_finishes_and_says_so(tmp_path, shared_data):
+def test_with_nothing_imported_the_embedded_table_answers(tmp_path, shared_data):
     out = tmp_path / "runs"
     result = cli(
         "run", "--method", "darts", "--space", "nb201", "--epochs", "1", "--train-subset", "40", "--batch-size", "8",
         "--init-channels", "4", "--cells-per-stage", "1", "--data-dir", shared_data, "--out", out,
         env={"NASBENCH_CACHE": str(tmp_path / "empty-cache")},
+    )
+    assert result.returncode == 0, result.stderr
+    record = json.loads((only_run_dir(out) / "record.json").read_text())
+    assert record["benchmark"]["cifar10_test_acc"] is not None
+    assert record["benchmark_table"] == str(EMBEDDED) and f"looked up in the embedded table {EMBEDDED}" in result.stdout
+
+
+def test_a_table_without_the_derived_cell_the_run_finishes_and_says_so(tmp_path, shared_data):
+    out, table = tmp_path / "runs", tmp_path / "one-cell.csv"
+    table.write_text(f"index,arch,cifar10_test_acc\n15624,{nb201_arch.index_to_arch(15624)},10.0\n")
+    result = cli(
+        "run", "--method", "darts", "--space", "nb201", "--epochs", "1", "--train-subset", "40", "--batch-size", "8",
+        "--init-channels", "4", "--cells-per-stage", "1", "--data-dir", shared_data, "--out", out, "--benchmark", table,
     )
     assert result.returncode == 0, result.stderr
     assert "nothing was looked up" in result.stdout

@@ -89,7 +89,7 @@ def test_darts_space_errors_come_from_the_trainings_of_each_groups_cells(tmp_pat
     assert float(rows["darts_v2 cell, trained here"]["test_error_mean"]) == pytest.approx(2.75)
     assert [row.label for row in c100.rows] == ["darts, searched on cifar10", "PR-DARTS"]
     markdown = render_markdown(board)
-    assert table_line(markdown, "darts")[2:4] == ["3.00 ± 0.14", "2.0 ± 0.0 / 2.0 ± 0.0"]
+    assert table_line(markdown, "darts")[2:5] == ["3.00 ± 0.14", "600 epochs, all images", "2.0 ± 0.0 / 2.0 ± 0.0"]
     assert table_line(markdown, "DARTS (2nd order) (published)")[2] == "2.76 ± 0.09"
     assert [s.path.name for s in board.skipped] == ["orphan"]
     assert "search-gone" in board.skipped[0].reason

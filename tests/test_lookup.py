@@ -14,6 +14,7 @@ import pytest
 import nb201_files as files
 from conftest import NB201_TABLE, ROOT
 from nasbench_suite.cli import main
+from nasbench_suite.nb201.table import EMBEDDED
 from spaces import nb201_arch
 
 BEST_C100 = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
@@ -33,8 +34,9 @@ def test_one_cell_by_string_or_index(nb201_table, source_rows, capsys):
     source = source_rows[9930]
     assert by_string == {"index": 9930, "arch": BEST_C100, **{k: float(v) for k, v in source.items() if k not in ("index", "arch")}}
     assert main(["lookup", "9930", "--benchmark", str(nb201_table)]) == 0
-    line = rf"^cifar100_test_acc +{re.escape(source['cifar100_test_acc'])}$"
-    assert re.search(line, capsys.readouterr().out, re.MULTILINE)
+    text = capsys.readouterr().out  # text is for people: rounded (json and csv keep the table's values)
+    assert re.search(r"^cifar100_test_acc +73\.51$", text, re.MULTILINE) and source["cifar100_test_acc"] == "73.51333326009114"
+    assert re.search(r"^params_mb_cifar10 +1\.289$", text, re.MULTILINE)
 
 
 def test_all_cells_as_csv_is_the_table(nb201_table, source_rows, tmp_path):
@@ -62,6 +64,7 @@ def test_lookup_and_import_never_import_torch(nb201_table, tmp_path):
     )
     calls = [
         ["lookup", BEST_C100, "--benchmark", str(nb201_table)],
+        ["lookup", "9930", "--which"],  # the embedded table, or the imported one
         ["lookup", "--all", "--format", "json", "--benchmark", str(nb201_table), "--output", str(tmp_path / "a.json")],
         ["benchmark", "import", str(nb201_table), "--output", str(tmp_path / "csv.csv.gz")],
         ["benchmark", "import", str(tmp_path / "simple"), "--output", str(tmp_path / "nats.csv.gz"), "--allow-partial"],
@@ -73,6 +76,31 @@ def test_lookup_and_import_never_import_torch(nb201_table, tmp_path):
     assert len(json.loads((tmp_path / "a.json").read_text())) == nb201_arch.NUM_CELLS
 
 
+def test_the_embedded_table_answers_unless_one_was_imported_or_given(tmp_path, monkeypatch, capsys):
+    """Embedded < `benchmark import` < --benchmark; --which says which answered."""
+    monkeypatch.setenv("NASBENCH_CACHE", str(tmp_path / "cache"))
+    assert EMBEDDED.read_bytes() == NB201_TABLE.read_bytes()  # the shared table, shipped byte for byte
+
+    def answer(*extra):
+        assert main(["lookup", "9930", "--json", "--which", *extra]) == 0
+        row = json.loads(capsys.readouterr().out)
+        return row["cifar10_test_acc"], row["table"]
+
+    assert answer() == (94.36333333333334, f"embedded table {EMBEDDED} (NAS-Bench-201 200-epoch means; see SOURCE.md beside it)")
+    mine = tmp_path / "mine.csv"
+    mine.write_text(f"index,arch,cifar10_test_acc\n9930,{BEST_C100},1.5\n")
+    assert main(["benchmark", "import", str(mine), "--allow-partial"]) == 0
+    capsys.readouterr()
+    imported = tmp_path / "cache" / "benchmarks" / "nb201.csv.gz"
+    assert answer() == (1.5, f"imported table {imported}")
+    given = tmp_path / "given.csv"
+    given.write_text(f"index,arch,cifar10_test_acc\n9930,{BEST_C100},2.5\n")
+    assert answer("--benchmark", str(given)) == (2.5, f"--benchmark {given}")
+    capsys.readouterr()
+    assert main(["lookup", "--which"]) == 0
+    assert capsys.readouterr().out == f"imported table {imported}\n"
+
+
 def test_bad_requests_get_one_line(nb201_table, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("NASBENCH_CACHE", str(tmp_path / "empty-cache"))
     truncated = tmp_path / "truncated.csv.gz"
@@ -80,7 +108,7 @@ def test_bad_requests_get_one_line(nb201_table, tmp_path, monkeypatch, capsys):
     partial = tmp_path / "partial.csv"
     partial.write_text("index,arch,cifar10_test_acc\n9930," + BEST_C100 + ",94.0\n")
     cases = [
-        (["lookup", "9930"], "no benchmark table"),
+        (["lookup", "--all", "--which"], "one cell in text or json"),
         (["lookup", "9930", "--benchmark", str(tmp_path / "missing.csv")], "cannot read benchmark"),
         (["lookup", "9930", "--benchmark", str(truncated)], "truncated"),
         (["lookup", "0", "--benchmark", str(partial)], "is not in"),

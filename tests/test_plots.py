@@ -1,6 +1,5 @@
 """Figures: real runs -> leaderboard plots, the per-epoch statistics, heat maps and cell drawings."""
 
-import math
 import re
 import struct
 
@@ -74,21 +73,58 @@ def two_seeds(tmp_path):
     return sections[0]
 
 
-def test_skip_count_curve_is_the_mean_over_seeds_with_a_std_band(two_seeds):
+def test_skip_count_curve_draws_each_seed_thinly_behind_the_mean(two_seeds):
     ax = per_epoch_figure(two_seeds, "skip_count").axes[0]
-    (line,) = ax.lines
-    assert list(line.get_xdata()) == [1, 2, 3] and list(line.get_ydata()) == [1.0, 3.0, 5.0]
-    band = ax.collections[0].get_paths()[0].vertices[:, 1]
-    assert band.min() == pytest.approx(1 - math.sqrt(2)) and band.max() == pytest.approx(5 + math.sqrt(2))
+    *seeds, mean = ax.lines
+    assert [list(s.get_ydata()) for s in seeds] == [[0, 2, 4], [2, 4, 6]]
+    assert list(mean.get_xdata()) == [1, 2, 3] and list(mean.get_ydata()) == [1.0, 3.0, 5.0]
+    assert all(s.get_linewidth() < mean.get_linewidth() and s.get_color() == mean.get_color() for s in seeds)
+    assert not ax.collections and ax.get_ylim()[0] == 0  # no translucent bands running below zero
 
 
-def test_heat_map_shows_the_final_weights_averaged_over_seeds(two_seeds):
+def test_heat_map_colours_each_edge_against_its_mean_and_boxes_the_strongest(two_seeds):
     row = next(row for row in two_seeds.rows if row.kind == "search")
     ax = weights_figure(row, "nb201").axes[0]
-    expected = np.full((6, 5), 0.1) + 0.5 * np.eye(6, 5)
-    np.testing.assert_allclose(ax.images[0].get_array(), expected)
+    weights = np.full((6, 5), 0.1) + 0.5 * np.eye(6, 5)  # the mean over the two seeds
+    relative = weights / weights.mean(axis=1, keepdims=True)
+    np.testing.assert_allclose(ax.images[0].get_array(), relative)
+    low, high = ax.images[0].get_clim()
+    assert (low, high) == pytest.approx((1 - 2.0, 1 + 2.0))  # fitted to the data, centred on the edge mean
+    assert [t.get_text() for t in ax.texts][:6] == ["0.600", "0.100", "0.100", "0.100", "0.100", "0.100"]
+    boxes = sorted((round(p.get_x() + 0.5), round(p.get_y() + 0.5)) for p in ax.patches)
+    assert boxes == [(0, 0), (0, 5), (1, 1), (2, 2), (3, 3), (4, 4)]  # (operation, edge) of each edge's strongest
     assert [t.get_text() for t in ax.get_xticklabels()] == ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]
     assert [t.get_text() for t in ax.get_yticklabels()][:3] == ["0→1", "0→2", "1→2"]
+
+
+def test_no_matplotlib_warning_reaches_the_console(two_seeds, tmp_path, monkeypatch):
+    import warnings
+
+    from matplotlib.figure import Figure
+
+    real_savefig = Figure.savefig
+
+    def noisy_savefig(self, *args, **kwargs):
+        warnings.warn("constrained_layout not applied because axes sizes collapsed to zero", UserWarning)
+        return real_savefig(self, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", noisy_savefig)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert write_section_plots(two_seeds, tmp_path / "plots")
+    assert not caught
+
+
+@pytest.mark.parametrize("name", ["darts_v1", "darts_v2", "pr_darts"])
+def test_edge_labels_of_published_darts_cells_do_not_overlap(name):
+    from spaces import genotypes
+
+    fig = draw_genotype(genotypes.PUBLISHED_TEXT[name])
+    renderer = fig.canvas.get_renderer()
+    for ax in fig.axes:
+        boxes = [t.get_window_extent(renderer) for t in ax.texts if "_" in t.get_text()]
+        # apart by a quarter of a label's width, so side-by-side labels of parallel edges do not read as one
+        assert not [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:] if a.expanded(1.5, 2).overlaps(b)]
 
 
 def test_darts_space_figures_are_valid_pngs(tmp_path):

@@ -112,6 +112,7 @@ def test_genotype_from_a_search_run_a_name_or_text(tmp_path):
     "extra, message",
     [
         (["--genotype", "darts_v3"], "is not a published cell (darts_v1, darts_v2, pr_darts), a run directory or a darts genotype"),
+        (["--genotype", "results/runs/doesnotexist"], "--genotype results/runs/doesnotexist: no such run directory"),
         (["--genotype", "pr_darts", "--dataset", "imagenet"], "--dataset imagenet needs --data-dir DIR"),
         (["--genotype", "pr_darts", "--dataset", "imagenet", "--data-dir", "/nonexistent"], "no ImageNet folder at /nonexistent"),
         (["--genotype", "pr_darts", "--batch-size", "0"], "--batch-size must be at least 1"),

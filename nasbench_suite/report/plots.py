@@ -1,9 +1,10 @@
 """The leaderboard's figures (PNG): per-epoch curves, final operation weights, best cells.
 
-- skip connections per epoch for each group, mean over seeds with a ±1 std band (the figure
-  behind the argument: DARTS's skip count climbs, PR-DARTS's does not), and likewise depth;
+- skip connections per epoch for each group, each seed thin behind the mean over seeds (the
+  figure behind the argument: DARTS's skip count climbs, PR-DARTS's does not), and likewise depth;
 - a heat map of each group's final operation weights (softmax(α) or gate activation
-  probability, as the record says), averaged over seeds;
+  probability, as the record says), averaged over seeds: the text is the weight, the colour
+  the weight ÷ its edge's mean, a box each edge's strongest operation;
 - the best seed's derived cell as a graph.
 
 Matplotlib's object API without pyplot: no display, no global state.
@@ -13,11 +14,13 @@ from __future__ import annotations
 
 import io
 import re
-import textwrap
+import warnings
 from pathlib import Path
 
 import numpy as np
+from matplotlib import colormaps
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 
 from nasbench_suite import records
@@ -38,7 +41,9 @@ CURVES = {"skip_count": "skip connections", "depth": "cell depth"}
 
 def save_png(fig: Figure, path: Path) -> None:
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI)
+    with warnings.catch_warnings():  # layout notes ("constrained_layout not applied") are not the user's to act on
+        warnings.simplefilter("ignore")
+        fig.savefig(buffer, format="png", dpi=DPI)
     records.write_atomic(path, buffer.getvalue())
 
 
@@ -81,39 +86,47 @@ def write_section_plots(section: Section, folder: Path) -> list[Path]:
 
 
 def per_epoch_figure(section: Section, metric: str) -> Figure | None:
-    """One panel per cell type; one line per group (mean over its seeds) with a ±1 std band."""
+    """One panel per cell type; per group, each seed as a thin line behind the mean over seeds
+    (translucent ±std bands overlapped into mud and ran below zero)."""
     rows = [row for row in section.rows if any(run.metrics for run in row.runs)]
     if not rows:
         return None
     cell_types = section.cell_types
+    colours = colormaps["tab10"].colors
     fig = Figure(figsize=(6.5 * len(cell_types), 4.2), layout="constrained")
     for ax, cell_type in zip(np.atleast_1d(fig.subplots(1, len(cell_types))), cell_types):
-        for row in rows:
-            epochs, mean, std = _epoch_stats(row, metric, cell_type)
-            if not epochs:
-                continue
-            (line,) = ax.plot(epochs, mean, marker="o", markersize=3, label=f"{row.label} (n={row.seeds})")
-            ax.fill_between(epochs, mean - std, mean + std, color=line.get_color(), alpha=0.2)
+        for k, row in enumerate(rows):
+            colour = colours[k % len(colours)]
+            seeds = [s for s in (_seed_curve(run, metric, cell_type) for run in row.runs) if s[0]]
+            for epochs, values in seeds:
+                ax.plot(epochs, values, color=colour, linewidth=0.8, alpha=0.35)
+            epochs, mean = _epoch_means(seeds)
+            if epochs:
+                ax.plot(epochs, mean, color=colour, linewidth=2, marker="o", markersize=3, label=f"{row.label} (n={row.seeds})")
         ax.set_xlabel("search epoch")
         ax.set_ylabel(CURVES[metric])
+        ax.set_ylim(bottom=0)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_title(f"{CURVES[metric]}, {cell_name(cell_type)} — {section.space}, {section.dataset}", fontsize=10)
+        ax.set_title(f"{CURVES[metric]}, {cell_name(cell_type)}: thin lines seeds, thick their mean", fontsize=10)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     return fig
 
 
-def _epoch_stats(row: Row, metric: str, cell_type: str):
-    """Epochs seen by any seed, and the mean and std (0 for one seed) of the seeds that reached each."""
-    by_epoch: dict[int, list[int]] = {}
-    for run in row.runs:
-        for line in run.metrics or []:
-            if cell_type in line.get(metric, {}):
-                by_epoch.setdefault(line["epoch"], []).append(line[metric][cell_type])
+def _seed_curve(run, metric: str, cell_type: str) -> tuple[list[int], list[float]]:
+    lines = [line for line in run.metrics or [] if cell_type in line.get(metric, {})]
+    return [line["epoch"] for line in lines], [float(line[metric][cell_type]) for line in lines]
+
+
+def _epoch_means(seeds) -> tuple[list[int], np.ndarray]:
+    """Epochs seen by any seed, and the mean of the seeds that reached each."""
+    by_epoch: dict[int, list[float]] = {}
+    for epochs, values in seeds:
+        for e, v in zip(epochs, values):
+            by_epoch.setdefault(e, []).append(v)
     epochs = sorted(by_epoch)
-    values = [np.asarray(by_epoch[e], dtype=float) for e in epochs]
-    return epochs, np.array([v.mean() for v in values]), np.array([v.std(ddof=1) if len(v) > 1 else 0.0 for v in values])
+    return epochs, np.array([np.mean(by_epoch[e]) for e in epochs])
 
 
 def weights_figure(row: Row, space: str) -> Figure | None:
@@ -132,21 +145,35 @@ def weights_figure(row: Row, space: str) -> Figure | None:
     means = {t: m for t, m in means.items() if m.ndim == 2}
     if not means:
         return None
-    meaning = row.runs[0].record.get("op_weights_meaning", "operation weights")
     ops, edges = SPACE_AXES.get(space, (None, None))
     height = max(m.shape[0] for m in means.values())
-    width = 2.5 + 0.65 * max(m.shape[1] for m in means.values()) * len(means)
+    width = 2.5 + 0.75 * max(m.shape[1] for m in means.values()) * len(means)
     fig = Figure(figsize=(width, 1.8 + 0.42 * height), layout="constrained")
     for ax, (t, m) in zip(np.atleast_1d(fig.subplots(1, len(means))), means.items()):
-        image = ax.imshow(m, cmap="viridis", vmin=0.0, vmax=max(1e-9, float(m.max())), aspect="auto")
-        for (i, j), value in np.ndenumerate(m):
-            ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=6.5,
-                    color="white" if value < 0.6 * m.max() else "black")
         known = ops is not None and m.shape == (len(edges), len(ops))
+        # Weights barely differ from uniform early on (0.20 each, 0.55 each): colour each edge's
+        # weights relative to its own mean, on a scale fitted to the data; the text is the weight.
+        relative = m / np.maximum(m.mean(axis=1, keepdims=True), 1e-12)
+        spread = max(float(np.abs(relative - 1).max()), 1e-6)
+        image = ax.imshow(relative, cmap="RdBu_r", vmin=1 - spread, vmax=1 + spread, aspect="auto")
+        strongest = _strongest(m, ops if known else None, space)
+        for (i, j), value in np.ndenumerate(m):
+            ax.text(j, i, f"{value:.3f}", ha="center", va="center", fontsize=6.5,
+                    fontweight="bold" if strongest[i] == j else "normal")
+        for i, j in enumerate(strongest):
+            ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="black", linewidth=1.5))
         ax.set_xticks(range(m.shape[1]), ops if known else range(m.shape[1]), rotation=45, ha="right", fontsize=7)
         ax.set_yticks(range(m.shape[0]), [f"{s}→{d}" for s, d in edges] if known else range(m.shape[0]), fontsize=7)
         ax.set_title(cell_name(t), fontsize=9)
-        fig.colorbar(image, ax=ax, shrink=0.8)
-    text = f"{row.label}: final {meaning}, mean over {len(finals)} seed(s)"
-    fig.suptitle(textwrap.fill(text, width=int(fig.get_figwidth() * 13)), fontsize=9)
+        fig.colorbar(image, ax=ax, shrink=0.8, label="weight ÷ edge mean")
+    fig.suptitle(f"{row.label}: final weights, {len(finals)} seed{'s' * (len(finals) != 1)}", fontsize=9)
     return fig
+
+
+def _strongest(m: np.ndarray, ops, space: str) -> list[int]:
+    """Each edge's strongest operation: what nb201 derives; on darts `none` never wins and each
+    node then keeps two of its edges."""
+    scores = m.copy()
+    if ops is not None and space != "nb201" and "none" in ops:
+        scores[:, list(ops).index("none")] = -np.inf
+    return [int(j) for j in scores.argmax(axis=1)]

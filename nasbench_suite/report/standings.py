@@ -222,10 +222,20 @@ def _labels(keys: list[tuple]) -> dict[tuple, str]:
     for same_method in by_method.values():
         flat = [_flatten(json.loads(key[3])) for key in same_method]
         differing = sorted({n for f in flat for n in f if any(g.get(n) != f.get(n) for g in flat)})
-        for key, f in zip(same_method, flat):
-            extra = ", ".join(f"{n}={f.get(n)}" for n in differing)
-            labels[key] = f"{key[2]} ({extra})" if extra else key[2]
+        for digits in (3, None):  # 3 significant digits, unless two rows would then read the same
+            extra = [", ".join(f"{n}={_short(f.get(n), digits)}" for n in differing) for f in flat]
+            if len(set(extra)) == len(extra):
+                break
+        for key, text in zip(same_method, extra):
+            labels[key] = f"{key[2]} ({text})" if text else key[2]
     return labels
+
+
+def _short(value, digits: int | None) -> str:
+    """A tuned weight as people read it: 0.0123, not 0.0123456789012345."""
+    if digits and isinstance(value, float) and float(f"{value:.{digits}g}") != value:
+        return f"{value:.{digits}g}"
+    return str(value)
 
 
 def _flatten(settings: dict) -> dict:

@@ -71,6 +71,7 @@ def columns(section: Section) -> list[Column]:
         cols += [Column(ACCURACY_HEADERS[m], metric(m, 2)) for m in section.accuracies if m in ACCURACY_HEADERS]
     else:
         cols.append(Column("test error (%)", metric("test_error", 2)))
+        cols.append(Column("trained", training_budget))  # a 1-epoch check must not pass for a full training
     cell_note = f" ({' / '.join(section.cell_types)})" if len(section.cell_types) > 1 else ""
     cols += [
         Column(f"skip{cell_note}", per_cell("skip_count")),
@@ -83,6 +84,16 @@ def columns(section: Section) -> list[Column]:
         Column("search (GPU-h)", metric("gpu_hours", 2)),
     ]
     return cols
+
+
+def training_budget(row: Row) -> str:
+    """The trainings' budgets: '600 epochs, all images'; several where the row's trainings differ."""
+    budgets = []
+    for t in row.trainings:
+        epochs, subset = t.record.get("epochs"), (t.record.get("config") or {}).get("train_subset")
+        text = f"{epochs} epoch{'s' * (epochs != 1)}, " + ("all images" if subset is None else f"{subset} images")
+        budgets += [text] if text not in budgets else []
+    return "; ".join(budgets) or MISSING
 
 
 def label(row: Row) -> str:
@@ -210,6 +221,8 @@ def _csv_line(section: Section, row: Row) -> dict:
             line.update({f"{name}_{cell_type}_mean": _num(stat.mean), f"{name}_{cell_type}_std": _num(stat.std)})
     if row.kind == "search":
         line["barely_moved"] = row.barely_moved
+    if row.trainings:
+        line["trained"] = training_budget(row)
     vs = against_darts(section, compare(section)).get(id(row))
     if vs is not None:
         line.update({"vs_darts_diff": _num(vs.diff), "vs_darts_ci_low": _num(vs.low), "vs_darts_ci_high": _num(vs.high),
@@ -222,7 +235,8 @@ def _csv_line(section: Section, row: Row) -> dict:
 
 
 def _num(value: float | None):
-    return "" if value is None else repr(value)
+    """10 significant digits: a mean's float noise (93.66000000000001) goes, the table's digits stay."""
+    return "" if value is None else repr(float(f"{value:.10g}"))
 
 
 def render_html(board: Board) -> str:

@@ -22,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="default auto: cuda if present")
     parser.add_argument("--train-subset", type=int, metavar="N", help="use the first N training images, class-balanced")
     parser.add_argument("--data-dir", type=Path, help="folder of the CIFAR python batches (default $NASBENCH_DATA or the cache); fetched there if missing")
-    parser.add_argument("--benchmark", type=Path, help="compact NAS-Bench-201 table for the lookup (default: the imported one, if any)")
+    parser.add_argument("--benchmark", type=Path, help="compact NAS-Bench-201 table for the lookup (default: the imported one, else the embedded 200-epoch means)")
     parser.add_argument("--out", type=Path, default=Path("results/runs"), help="where run directories go (default results/runs)")
     parser.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue an unfinished run from its last epoch")
     opt = parser.add_argument_group("optimisation (defaults: DESIGN.md's shared protocol)")
@@ -31,18 +31,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     opt.add_argument("--weight-decay", type=float, help="weight decay of the weights (default: the space's protocol)")
     opt.add_argument("--arch-lr", type=float, default=SearchSettings.arch_lr, help="Adam learning rate of α (default 3e-4)")
     opt.add_argument("--arch-weight-decay", type=float, default=SearchSettings.arch_weight_decay, help="weight decay of α (default 1e-3)")
-    flags.add_flags(parser, {n: registry.get_space(n).Config for n in registry.space_names()}, "space")
-    flags.add_flags(parser, {n: registry.get_method(n).Config for n in registry.method_names()}, "method")
+    # torch-free (methods/configs.py, spaces/configs.py): a typo is answered before torch loads
+    flags.add_flags(parser, {n: registry.space_config(n)[0] for n in registry.space_names()}, "space")
+    flags.add_flags(parser, {n: registry.method_config(n) for n in registry.method_names()}, "method")
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
     """The resolved configuration; every setting is checked here, before anything is written."""
     if not args.method or not args.space:
         raise UsageError("run needs --method and --space (or --resume RUN_DIR)")
-    method_cls, space = registry.get_method(args.method), registry.get_space(args.space)
-    flags.reject_foreign(args, [method_cls.Config, space.Config], f"method {args.method} on space {args.space}")
-    method_config, space_config = flags.build(args, method_cls.Config), flags.build(args, space.Config)
-    method_config.validate(space.spec)
+    method_cls, (space_cls, spec) = registry.method_config(args.method), registry.space_config(args.space)
+    flags.reject_foreign(args, [method_cls, space_cls], f"method {args.method} on space {args.space}")
+    method_config, space_config = flags.build(args, method_cls), flags.build(args, space_cls)
+    method_config.validate(spec)
     space_config.validate()
     settings = SearchSettings(
         epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, lr=args.lr, lr_min=args.lr_min,
@@ -58,10 +59,8 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
 
 
 def main(args: argparse.Namespace) -> int:
+    config = None if args.resume else config_from_args(args)  # every flag checked before torch loads
     from nasbench_suite.search.lifecycle import resume_run, start_run
 
-    if args.resume:
-        record = resume_run(args.resume)
-    else:
-        record = start_run(config_from_args(args), args.out)
+    record = resume_run(args.resume) if args.resume else start_run(config, args.out)
     return 0 if record else 1

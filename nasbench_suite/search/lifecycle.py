@@ -11,17 +11,17 @@ from pathlib import Path
 
 import torch
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from nasbench_suite import records, registry
 
 from nasbench_suite.data import cifar
 
-from nasbench_suite.nb201.table import Table, load_table, resolve_table
+from nasbench_suite.nb201.table import EMBEDDED, Table, load_table, resolve_table
 
 from nasbench_suite.nb201.columns import is_headline
 from nasbench_suite.devices import device_name, resolve_device
 from nasbench_suite.errors import UsageError
+from nasbench_suite.progress import step_progress
 from nasbench_suite.search import movement
 from nasbench_suite.search.settings import RunConfig
 from nasbench_suite.search.loop import NonFiniteLoss, Searcher
@@ -48,8 +48,7 @@ def prepare(config: RunConfig) -> Prepared:
     device = resolve_device(config.device)
     table = None
     if getattr(space, "has_benchmark", False):
-        path = resolve_table(config.benchmark)
-        table = load_table(path) if path else None
+        table = load_table(resolve_table(config.benchmark))
     elif config.benchmark:
         raise UsageError(f"--benchmark applies to nb201 only; the {config.space} space has no table")
     fmt = cifar.dataset_format(config.dataset)
@@ -62,11 +61,15 @@ def prepare(config: RunConfig) -> Prepared:
     return Prepared(config, space, method, searcher, table, device)
 
 
-def start_run(config: RunConfig, out: Path, on_epoch=None) -> dict:
-    """A new run under `out`; returns its record. on_epoch(row) may raise to stop early."""
+def start_run(config: RunConfig, out: Path, on_epoch=None, on_start=None) -> dict:
+    """A new run under `out`; returns its record. on_epoch(row) may raise to stop early;
+    on_start(run_dir) is told the new directory before the first epoch (a sweep keeps it, so
+    another worker can resume the run)."""
     prepared = prepare(config)
     run_dir = records.new_run_dir(out, f"{config.method}-{config.space}-s{config.settings['seed']}")
     records.write_json(run_dir / records.CONFIG, dataclasses.asdict(config))
+    if on_start:
+        on_start(run_dir)
     return execute(prepared, run_dir, on_epoch=on_epoch)
 
 
@@ -113,10 +116,8 @@ def execute(p: Prepared, run_dir: Path, on_epoch=None, resume: bool = False) -> 
 
 
 def _run_epoch_with_progress(searcher: Searcher, epoch: int, epochs: int) -> dict:
-    columns = (TextColumn(f"epoch {epoch + 1}/{epochs}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as progress:
-        task = progress.add_task("steps", total=searcher.steps_per_epoch)
-        return searcher.run_epoch(epoch, on_step=lambda step: progress.advance(task))
+    with step_progress(console, epoch, epochs, searcher.steps_per_epoch, searcher.settings.batch_size) as advance:
+        return searcher.run_epoch(epoch, on_step=advance)
 
 
 def _save_checkpoint(path: Path, searcher: Searcher, next_epoch: int, seconds: float) -> None:
@@ -210,7 +211,9 @@ def _report(record: dict, run_dir: Path) -> None:
         b = record["benchmark"]
         shown = {k: v for k, v in b.items() if k.endswith("_acc") and v is not None}
         console.print("benchmark: " + ", ".join(f"{k} {v:.2f}" for k, v in shown.items()))
-    elif record["space"] == "nb201":
-        console.print("no benchmark table: nothing was looked up (pass --benchmark PATH or run `nasbench-suite benchmark import`)")
+        table = record["benchmark_table"]
+        console.print(f"  looked up in {'the embedded table ' if Path(table) == EMBEDDED else ''}{table}")
+    elif record.get("benchmark_table"):
+        console.print(f"the derived cell is not in {record['benchmark_table']}: nothing was looked up")
     if movement.barely_moved(record["alpha_movement"]):
         console.print(movement.warning(record["alpha_movement"]))

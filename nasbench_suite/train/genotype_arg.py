@@ -19,6 +19,8 @@ def resolve(space, value: str) -> tuple[object, dict]:
         return known[name], {"run_id": None, "name": name}
     if _is_dir(value):
         return _from_run(space, Path(value))
+    if ("/" in value or value.startswith(".")) and not any(c in value for c in "(|[,"):  # a path, not a genotype text
+        raise UsageError(f"--genotype {value}: no such run directory")
     try:
         return space.parse(value), {"run_id": None, "name": None}
     except SpaceError as err:

@@ -22,12 +22,12 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from nasbench_suite import records, registry
 from nasbench_suite.train.ddp import Processes
 from nasbench_suite.devices import device_name
 from nasbench_suite.errors import UsageError
+from nasbench_suite.progress import step_progress
 from nasbench_suite.search.loop import epoch_seed
 from nasbench_suite.train.settings import TrainConfig, TrainSettings, create_run_dir
 from nasbench_suite.train.batches import CifarBatches, FolderBatches
@@ -133,7 +133,7 @@ class Trainer:
         self.step_model.train()
         totals, images = torch.zeros(2, device=self.procs.device), 0  # loss x images, correct; images
         steps = self.data.steps(s.batch_size)
-        with self._progress(f"epoch {epoch + 1}/{s.epochs}", steps) as advance:
+        with self._progress(epoch, steps) as advance:
             for x, y in self.data.train_batches(epoch_seed(s.seed, epoch), s.batch_size):
                 loss, logits = train_step(self.step_model, self.opt, x, y, s, self.autocast)
                 totals += torch.stack([loss.detach().float() * len(y), (logits.argmax(1) == y).sum().float()])
@@ -223,14 +223,12 @@ class Trainer:
             yield
 
     @contextlib.contextmanager
-    def _progress(self, title: str, steps: int):
+    def _progress(self, epoch: int, steps: int):
         if not self.procs.main:
             yield lambda: None
             return
-        columns = (TextColumn(title), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-        with Progress(*columns, console=console, transient=True) as progress:
-            task = progress.add_task("steps", total=steps)
-            yield lambda: progress.advance(task)
+        with step_progress(console, epoch, self.settings.epochs, steps, self.settings.batch_size) as advance:
+            yield advance
 
     def _announce(self) -> None:
         if not self.procs.main:

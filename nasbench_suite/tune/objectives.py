@@ -35,10 +35,7 @@ class BenchmarkObjective:
                 f"the benchmark objective is CIFAR-10's validation accuracy; a {config.dataset} search "
                 "has no validation number in the table (use --objective proxy)"
             )
-        path = resolve_table(config.benchmark)
-        if path is None:
-            raise UsageError("the benchmark objective needs a NAS-Bench-201 table: pass --benchmark PATH (or --objective proxy)")
-        load_table(path)  # a table that cannot be read fails here, not in every trial
+        load_table(resolve_table(config.benchmark))  # a table that cannot be read fails here, not in every trial
 
     def per_epoch(self, row: dict) -> float | None:
         return (row.get("benchmark") or {}).get(self.metric)

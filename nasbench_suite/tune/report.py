@@ -88,7 +88,10 @@ def best_table(plan, trials: list[FrozenTrial]) -> Table:
 
 
 def _per_cell(values: dict | None) -> str:
-    return "/".join(str(v) for v in values.values()) if values else "-"
+    """`2` for one cell type, `normal 2, reduce 1` for several: a bare 1/1 does not say which is which."""
+    if not values:
+        return "-"
+    return str(next(iter(values.values()))) if len(values) == 1 else ", ".join(f"{t} {v}" for t, v in values.items())
 
 
 def importances(study: optuna.Study, names: list[str], complete: int) -> tuple[dict | None, str]:

@@ -50,6 +50,15 @@ def shown_url(url: str) -> str:
         return url
 
 
+def with_driver(url: str) -> str:
+    """postgresql:// (and the common postgres://) through psycopg 3, the driver the suite
+    installs, whichever SQLAlchemy picks by default."""
+    for scheme in ("postgresql://", "postgres://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url[len(scheme):]
+    return url
+
+
 def open_storage(url: str, heartbeat_s: int | None = None) -> optuna.storages.RDBStorage:
     """An RDBStorage for any SQLAlchemy URL; UsageError where it cannot be opened."""
     engine_kwargs = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_S}} if url.startswith("sqlite") else {}
@@ -58,9 +67,11 @@ def open_storage(url: str, heartbeat_s: int | None = None) -> optuna.storages.RD
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, **heartbeat)
-        except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.IntegrityError) as err:
-            last = err  # another process is creating the same schema, or the server is unreachable
+                return optuna.storages.RDBStorage(with_driver(url), engine_kwargs=engine_kwargs, **heartbeat)
+        except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError) as err:
+            # another process is creating the same schema (PostgreSQL: "relation already
+            # exists", a ProgrammingError), or the server is unreachable
+            last = err
             time.sleep(random.uniform(0.05, 0.3))
         except (sqlalchemy.exc.ArgumentError, sqlalchemy.exc.DatabaseError, ImportError, ValueError) as err:
             raise UsageError(f"cannot open storage {shown_url(url)}: {_first_line(err)}")
@@ -72,14 +83,16 @@ def _first_line(err: Exception) -> str:
     return text.splitlines()[0] if text else type(err).__name__
 
 
-def create_or_load(url: str, name: str, identity: dict, heartbeat_s: int | None) -> tuple[StudyRef, int]:
+def create_or_load(url: str, name: str, identity: dict, heartbeat_s: int | None, command: str = "tune") -> tuple[StudyRef, int]:
     """Create the study, or check that the existing one searches the same thing; its
     reference and how many trials it already has.
 
     `identity` (the run settings that are not tuned, the searched ranges, the objective) is
     stored with a new study; a later command whose identity differs is refused, so one
     study never mixes trials of different budgets. The heartbeat is the study's too: a
-    machine with a shorter one would declare another machine's healthy trials dead.
+    machine with a shorter one would declare another machine's healthy trials dead. The
+    command that made it (`tune`, `sweep`; a study from before this was kept is tune's) is
+    stored too, and no other command adds to it.
     """
     identity = json.loads(json.dumps(identity))  # as it reads back from the storage
     storage = open_storage(url)
@@ -91,11 +104,15 @@ def create_or_load(url: str, name: str, identity: dict, heartbeat_s: int | None)
         raise UsageError(f"study {name} in {shown_url(url)} minimises; it was not made by `tune`")
     attrs = study.user_attrs
     if "identity" not in attrs and study.get_trials(deepcopy=False):
-        raise UsageError(f"study {name} in {shown_url(url)} has trials but was not made by `tune`")
+        raise UsageError(f"study {name} in {shown_url(url)} has trials but was not made by `{command}`")
     if "identity" not in attrs:
-        study.set_user_attr("identity", identity)
+        study.set_user_attr("command", command)  # identity last: whoever sees it sees the others
         study.set_user_attr("heartbeat_s", heartbeat_s or DEFAULT_HEARTBEAT_S)
+        study.set_user_attr("identity", identity)
         attrs = study.user_attrs
+    made_by = attrs.get("command", "tune")
+    if made_by != command:
+        raise UsageError(f"study {name} in {shown_url(url)} was made by `{made_by}`; `{command}` cannot add to it: choose another --study")
     differs = sorted(k for k in set(identity) | set(attrs["identity"]) if identity.get(k) != attrs["identity"].get(k))
     if differs:
         raise UsageError(

@@ -15,10 +15,11 @@ import multiprocessing.connection
 import os
 import socket
 import zlib
+from pathlib import Path
 
 import optuna
 
-from nasbench_suite.tune import storage
+from nasbench_suite.tune import storage, stored
 from nasbench_suite.errors import USER_ERRORS
 from nasbench_suite.tune.report import console, trial_line
 
@@ -131,6 +132,7 @@ def run_trial(trial: optuna.Trial, plan) -> float:
     try:
         record = start_run(config, plan.args.out, on_epoch=on_epoch)
         trial.set_user_attr("run_id", record["run_id"])
+        stored.store(trial, record, Path(plan.args.out) / record["run_id"])  # the leaderboard reads it from the storage
         value, extra = plan.objective.measure(record)
     except USER_ERRORS as err:
         trial.set_user_attr("error", str(err))

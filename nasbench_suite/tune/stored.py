@@ -1,0 +1,60 @@
+"""A finished record kept with its Optuna trial, so that one storage holds what many machines ran.
+
+The payload is {"record": record.json as written, "curves": per epoch, the epoch, skip count,
+depth and conv depth of metrics.jsonl} (what the leaderboard's tables and per-epoch plots
+read; the rest of metrics.jsonl, α per epoch, stays in the run directory). Optuna keeps a
+user attribute as JSON text: PostgreSQL's and SQLite's TEXT have no practical limit, MySQL's
+holds 64 KiB, so the text is cut into parts of at most PART_CHARS characters (record_part_0,
+record_part_1, ...) and record_parts, their count, is written last: a reader that sees the
+count sees every part. Torch-free.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from nasbench_suite import records
+
+PART_CHARS = 60_000
+PARTS = "record_parts"
+CURVE_KEYS = ("epoch", "skip_count", "depth", "conv_depth")
+
+
+def payload(record: dict, run_dir: Path) -> str:
+    """The JSON text stored for a finished run (tensors as lists, as record.json has them)."""
+    try:
+        rows = records.read_jsonl(Path(run_dir) / records.METRICS)
+    except (OSError, ValueError):
+        rows = []  # a training without per-epoch skip counts, or a lost metrics file: tables only
+    curves = [{k: row[k] for k in CURVE_KEYS if k in row} for row in rows if isinstance(row, dict)]
+    curves = [c for c in curves if "skip_count" in c]
+    return json.dumps({"record": json.loads(records.to_json(record)), "curves": curves or None}, allow_nan=False)
+
+
+def store(trial, record: dict, run_dir: Path) -> None:
+    """Keep the record with the trial (an optuna.Trial of the running study)."""
+    text = payload(record, run_dir)
+    parts = [text[i:i + PART_CHARS] for i in range(0, len(text), PART_CHARS)]
+    for i, part in enumerate(parts):
+        trial.set_user_attr(f"record_part_{i}", part)
+    trial.set_user_attr(PARTS, len(parts))
+
+
+def read(attrs: dict) -> dict | None:
+    """The stored {"record", "curves"} of a trial's user attributes; None when it holds none.
+    ValueError when its parts do not make a JSON object."""
+    count = attrs.get(PARTS)
+    if not isinstance(count, int) or isinstance(count, bool):
+        return None
+    parts = [attrs.get(f"record_part_{i}") for i in range(count)]
+    if not all(isinstance(p, str) for p in parts):
+        raise ValueError(f"{count} record parts announced, some missing")
+    found = json.loads("".join(parts), parse_constant=_reject_constant)
+    if not isinstance(found, dict) or not isinstance(found.get("record"), dict):
+        raise ValueError("the stored record is not a JSON object")
+    return found
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not a number a record may hold")
