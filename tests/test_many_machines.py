@@ -20,7 +20,6 @@ from pathlib import Path
 
 import optuna
 import pytest
-import sqlalchemy as sa
 from optuna.trial import TrialState
 
 from conftest import NB201_TABLE, ROOT, SHARED_DATA
@@ -97,7 +96,7 @@ def cell_key(record: dict) -> str:
 
 def test_two_sweeps_share_the_grid_and_the_leaderboard_from_the_storage_equals_the_union(pg, tmp_path):
     a, b = tmp_path / "machine-a", tmp_path / "machine-b"
-    outs = finish(start(a, *sweep_argv(pg, a)), start(b, *sweep_argv(pg, b)))
+    finish(start(a, *sweep_argv(pg, a)), start(b, *sweep_argv(pg, b)))
     study = load(pg)
     trials = [t for t in study.get_trials() if "cell" in t.user_attrs]  # a trial that lost every race holds none
     assert sorted(t.user_attrs["cell"] for t in trials) == sorted(

@@ -84,7 +84,7 @@ def make_plan(args: argparse.Namespace, command: str = COMMAND) -> Plan:
         kind.check_inputs(config)
     identity = {"cells": [c.key for c in cells], "settings": _digest([kind.identity(c) for c in configs])}
     name = args.study or f"{command}-{_digest(identity)[:8]}"
-    url = args.storage or _default_storage(args.sweep_dir / name)
+    url = args.storage or storage.default_url(args.sweep_dir / name)
     ref, _ = storage.create_or_load(url, name, identity, args.heartbeat, command=command)
     from nasbench_suite.sweep import claims, worker
 
@@ -99,14 +99,6 @@ def _input_of(config) -> dict:
 
 def _digest(obj) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()
-
-
-def _default_storage(study_dir: Path) -> str:
-    try:
-        study_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise UsageError(f"cannot create {study_dir}: {err.strerror or err}")
-    return f"sqlite:///{(study_dir / 'study.db').resolve()}"
 
 
 def summary(plan) -> dict[str, list[str]]:

@@ -14,8 +14,6 @@ while other cells run, so that it can take over one whose worker dies (--no-wait
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing
-import multiprocessing.connection
 import os
 import socket
 import time
@@ -27,9 +25,9 @@ from rich.console import Console
 from nasbench_suite.errors import USER_ERRORS
 from nasbench_suite.sweep import claims
 from nasbench_suite.tune import storage, stored
+from nasbench_suite.tune.workers import spawn, supervise
 
 console = Console(highlight=False, soft_wrap=True)
-INTERRUPT_GRACE_S = 10
 
 
 @dataclasses.dataclass
@@ -156,34 +154,6 @@ def run_all(plan) -> bool:
     if plan.args.sweep_workers == 1:
         work(plan)
         return True
-    ctx = multiprocessing.get_context("spawn")  # no forked CUDA or database connections
-    procs = [ctx.Process(target=work, args=(plan, i, True), name=f"worker {i + 1}") for i in range(plan.args.sweep_workers)]
-    for p in procs:
-        p.start()
-    console.print(f"{len(procs)} workers started (pids {', '.join(str(p.pid) for p in procs)})")
-    healthy, pending = True, list(procs)
-    try:
-        while pending:
-            multiprocessing.connection.wait([p.sentinel for p in pending])
-            for p in [p for p in pending if not p.is_alive()]:
-                pending.remove(p)
-                if p.exitcode != 0:
-                    healthy = False
-                    _worker_died(plan, p)
-    except KeyboardInterrupt:
-        for p in pending:
-            p.join(INTERRUPT_GRACE_S)
-            if p.is_alive():
-                p.terminate()
-                p.join()
-            storage.fail_trials_of(Opened.of(plan.ref).study, storage.worker_id(p.pid))
-        raise
-    return healthy
-
-
-def _worker_died(plan, p) -> None:
-    """Fail its trial now (not a heartbeat later), so a live worker takes the cell over."""
-    failed = storage.fail_trials_of(Opened.of(plan.ref).study, storage.worker_id(p.pid))
-    how = f"signal {-p.exitcode}" if p.exitcode < 0 else f"status {p.exitcode}"
-    what = f"its trial {', '.join(map(str, failed))} is marked failed and its cell goes to another worker" if failed else "no cell of it was running"
-    console.print(f"{p.name} (pid {p.pid}) ended with {how}; {what}")
+    procs = spawn(work, [(plan, i, True) for i in range(plan.args.sweep_workers)])
+    return supervise(procs, lambda p: storage.fail_trials_of(Opened.of(plan.ref).study, storage.worker_id(p.pid)),
+                     then="its cell, if any, goes to another worker")

@@ -98,7 +98,7 @@ def make_plan(args: argparse.Namespace) -> Plan:
     identity = study_identity(base, searched, objective)
     name = args.study or default_study_name(base, identity)
     study_dir = args.tuning_dir / name
-    url = args.storage or _default_storage(study_dir)
+    url = args.storage or storage.default_url(study_dir)
     ref, trials_before = storage.create_or_load(url, name, identity, args.heartbeat)
     return dataclasses.replace(draft, ref=ref, study_dir=study_dir, trials_before=trials_before)
 
@@ -131,14 +131,6 @@ def study_identity(base: RunConfig, searched: list, objective) -> dict:
 def default_study_name(base: RunConfig, identity: dict) -> str:
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:6]
     return f"{base.method}-{base.space}-{digest}"
-
-
-def _default_storage(study_dir: Path) -> str:
-    try:
-        study_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise UsageError(f"cannot create {study_dir}: {err.strerror or err}")
-    return f"sqlite:///{(study_dir / 'study.db').resolve()}"
 
 
 def main(args: argparse.Namespace) -> int:

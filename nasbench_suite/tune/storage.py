@@ -21,6 +21,7 @@ import random
 import socket
 import time
 import warnings
+from pathlib import Path
 
 import optuna
 import sqlalchemy.exc
@@ -149,3 +150,12 @@ def fail_stale(study: optuna.Study) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         optuna.storages.fail_stale_trials(study)
+
+
+def default_url(study_dir: Path) -> str:
+    """A SQLite file in study_dir: one machine, any number of worker processes."""
+    try:
+        study_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UsageError(f"cannot create {study_dir}: {err.strerror or err}")
+    return f"sqlite:///{(study_dir / 'study.db').resolve()}"

@@ -42,11 +42,26 @@ def run_all(plan) -> bool:
 
 
 def _run_processes(plan, parts: list[int]) -> bool:
-    ctx = multiprocessing.get_context("spawn")  # no forked CUDA or database connections
-    procs = [ctx.Process(target=work, args=(plan, i, n, True), name=f"worker {i + 1}") for i, n in enumerate(parts)]
+    procs = spawn(work, [(plan, i, n, True) for i, n in enumerate(parts)])
+    return supervise(procs, lambda p: storage.fail_trials_of(storage.load(plan.ref), storage.worker_id(p.pid)),
+                     then="the other workers go on")
+
+
+def spawn(target, arg_tuples: list[tuple]) -> list[multiprocessing.Process]:
+    """Start one worker process per argument tuple (spawned: no forked CUDA or database connections)."""
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=target, args=args, name=f"worker {i + 1}") for i, args in enumerate(arg_tuples)]
     for p in procs:
         p.start()
     console.print(f"{len(procs)} workers started (pids {', '.join(str(p.pid) for p in procs)})")
+    return procs
+
+
+def supervise(procs: list[multiprocessing.Process], fail_trials_of, then: str) -> bool:
+    """Wait for the workers. One that ends abnormally has its running trials failed at once
+    (fail_trials_of(p) -> their numbers), not a heartbeat later. After Ctrl-C the workers
+    (interrupted too) get time to fail their own trials, then are ended. False when a worker
+    did not end normally."""
     healthy, pending = True, list(procs)
     try:
         while pending:
@@ -55,28 +70,19 @@ def _run_processes(plan, parts: list[int]) -> bool:
                 pending.remove(p)
                 if p.exitcode != 0:
                     healthy = False
-                    _worker_died(plan, p)
+                    failed = fail_trials_of(p)
+                    how = f"signal {-p.exitcode}" if p.exitcode < 0 else f"status {p.exitcode}"
+                    what = f"its trial {', '.join(map(str, failed))} is marked failed" if failed else "no trial of it was running"
+                    console.print(f"{p.name} (pid {p.pid}) ended with {how}; {what}; {then}")
     except KeyboardInterrupt:
-        _stop(plan, pending)
+        for p in pending:
+            p.join(INTERRUPT_GRACE_S)
+            if p.is_alive():
+                p.terminate()
+                p.join()
+            fail_trials_of(p)
         raise
     return healthy
-
-
-def _worker_died(plan, p) -> None:
-    failed = storage.fail_trials_of(storage.load(plan.ref), storage.worker_id(p.pid))
-    how = f"signal {-p.exitcode}" if p.exitcode < 0 else f"status {p.exitcode}"
-    what = f"its trial {', '.join(map(str, failed))} is marked failed" if failed else "no trial of it was running"
-    console.print(f"{p.name} (pid {p.pid}) ended with {how}; {what}; the other workers go on")
-
-
-def _stop(plan, procs) -> None:
-    """After Ctrl-C: give the workers (interrupted too) time to fail their trials, then end them."""
-    for p in procs:
-        p.join(INTERRUPT_GRACE_S)
-        if p.is_alive():
-            p.terminate()
-            p.join()
-        storage.fail_trials_of(storage.load(plan.ref), storage.worker_id(p.pid))
 
 
 def work(plan, index: int, n_trials: int, child: bool = False) -> None:
