@@ -27,7 +27,8 @@ SEARCH_BATCH = 64
 # auxiliary head, drop-path and cutout of the DARTS protocol. Fast: the trainer's defaults
 # (channels-last on the CPU); plain: float32 in the default layout.
 TRAIN_SPACE, TRAIN_CELL = "darts", "darts_v2"
-PATHS = ("plain", "fast")
+PATHS = ("plain", "fast", "compiled")  # compiled: the fast path under torch.compile (--compile-mode)
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune")
 WARMUP = {"cpu": 1, "cuda": 3}
 FULL_RUN_IMAGES = {"search": 50 * 25_000, "train": 600 * 50_000}  # epochs x images per epoch
 
@@ -38,6 +39,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--phase", choices=("search", "train"), action="append", help="only this phase")
     parser.add_argument("--path", choices=PATHS, action="append", help="only this path")
     parser.add_argument("--steps", type=int, default=5, help="timed steps per measurement, after one warm-up (default 5)")
+    parser.add_argument("--compile-mode", choices=COMPILE_MODES, default="default",
+                        help="torch.compile mode of the compiled path (default: default; reduce-overhead uses CUDA graphs)")
+    parser.add_argument("--bf16", action="store_true", help="fast and compiled paths under bfloat16 autocast")
+    parser.add_argument("--layout", choices=("auto", "channels-last", "contiguous"), default="auto",
+                        help="memory layout of the fast and compiled paths (auto: channels-last on the CPU, NCHW on CUDA)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--json", action="store_true", help="print the measurements as a JSON list")
     parser.add_argument("--out", type=Path, default=Path("results/bench"), help="folder of <machine>.json (default results/bench)")
@@ -52,13 +58,28 @@ def plan(args) -> list[dict]:
         registry.get_method(name)
     if args.steps < 1:
         raise UsageError("--steps must be at least 1")
-    phases, paths = args.phase or ["search", "train"], args.path or PATHS
+    phases, paths = args.phase or ["search", "train"], args.path or ("plain", "fast")
     jobs = []
     if "search" in phases:
         jobs += [{"space": s, "method": m, "phase": "search", "path": p} for s in spaces for m in methods for p in paths]
     if "train" in phases and TRAIN_SPACE in spaces:
         jobs += [{"space": TRAIN_SPACE, "method": TRAIN_CELL, "phase": "train", "path": p} for p in paths]
-    return jobs
+    return [{**job, **_variant(job, args)} for job in jobs]
+
+
+def _variant(job: dict, args) -> dict:
+    """What else a measurement depends on beyond its path: the compile mode, bf16, the layout
+    (recorded only where they apply and differ from the path's own choice, so the rows of
+    earlier runs keep their keys)."""
+    found = {}
+    if job["path"] == "compiled":
+        found["compile_mode"] = getattr(args, "compile_mode", "default")
+    if job["path"] != "plain":
+        if getattr(args, "bf16", False):
+            found["bf16"] = True
+        if getattr(args, "layout", "auto") != "auto":
+            found["layout"] = args.layout
+    return found
 
 
 def measure(job: dict, steps: int, device_flag: str) -> dict:
@@ -74,6 +95,16 @@ def measure(job: dict, steps: int, device_flag: str) -> dict:
     torch.manual_seed(0)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     step, batch_size = (_search_step if job["phase"] == "search" else _train_step)(job, device)
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=job.get("bf16", False))
+    plain_step = step
+
+    def step():
+        with autocast:
+            plain_step()
+
+    compile_start = time.perf_counter()
+    step()  # the first step compiles (compiled path); timed on its own
+    compile_seconds = time.perf_counter() - compile_start
     for _ in range(WARMUP[device.type]):  # allocator, kernels, cuDNN's choice of algorithms
         step()
     if device.type == "cuda":
@@ -91,7 +122,14 @@ def measure(job: dict, steps: int, device_flag: str) -> dict:
     rate = batch_size / seconds
     return {**job, "batch_size": batch_size, "images_per_second": rate, "ms_per_step": 1000 * seconds,
             "peak_memory_mb": peak_mb, "full_run_hours": FULL_RUN_IMAGES[job["phase"]] / rate / 3600,
-            "device": device_name(device)}
+            "first_step_seconds": compile_seconds, "device": device_name(device)}
+
+
+def _layout(job: dict, device) -> bool:
+    """channels-last or not, for this job's path and device."""
+    if job["path"] == "plain":
+        return False
+    return {"channels-last": True, "contiguous": False}.get(job.get("layout", "auto"), device.type != "cuda")
 
 
 def _search_step(job: dict, device):
@@ -109,7 +147,8 @@ def _search_step(job: dict, device):
     halves = [Split(images[i::2], torch.randint(0, 10, (SEARCH_BATCH,))) for i in (0, 1)]
     settings = SearchSettings(epochs=50, batch_size=SEARCH_BATCH)
     searcher = Searcher(space, space.Config(**SEARCH_SIZES[job["space"]]), method, settings, device, *halves,
-                        DATASETS["cifar10"], fast=job["path"] == "fast")
+                        DATASETS["cifar10"], fast=job["path"] != "plain", compile=job.get("compile_mode", "off"),
+                        channels_last=_layout(job, device))
     order = torch.arange(SEARCH_BATCH, device=device)
     method.start_epoch(0, settings.epochs)
 
@@ -133,12 +172,15 @@ def _train_step(job: dict, device):
     from nasbench_suite.train.trainer import train_step
 
     settings = TrainSettings()
-    channels_last = job["path"] == "fast" and device.type != "cuda"
+    channels_last = _layout(job, device)
     space = registry.get_space(job["space"])
     model = space.network(space.known_genotypes[job["method"]], 10, settings.init_channels, settings.layers, auxiliary=True)
     model = model.to(device, memory_format=torch.channels_last if channels_last else torch.contiguous_format).train()
     model.drop_path_prob = settings.drop_path
     opt = torch.optim.SGD(model.parameters(), settings.lr, momentum=settings.momentum, weight_decay=settings.weight_decay)
+    if job["path"] == "compiled":  # the whole network; drop_path_prob stays fixed while timed
+        mode = job["compile_mode"]
+        model = torch.compile(model, mode=None if mode == "default" else mode)
     augment = Augment(DATASETS["cifar10"], device, cutout=settings.cutout, channels_last=channels_last)
     images = torch.randint(0, 256, (settings.batch_size, 3, 32, 32), dtype=torch.uint8, device=device)
     labels = torch.randint(0, 10, (settings.batch_size,), device=device)
@@ -194,18 +236,20 @@ def main(args: argparse.Namespace) -> int:
         print(json.dumps(results, indent=2))
         return 0
     table = Table(title=f"{machine}: {args.steps} timed steps each (results in {saved})")
-    for column in ("phase", "space", "method", "path", "batch", "images/s", "ms/step", "peak MB", "vs plain", "full run h"):
+    for column in ("phase", "space", "method", "path", "batch", "images/s", "ms/step", "peak MB", "vs plain", "vs fast",
+                   "full run h", "1st step s"):
         table.add_column(column, justify="right" if column not in ("phase", "space", "method", "path") else "left")
     for r in results:
-        table.add_row(r["phase"], r["space"], r["method"], r["path"], str(r["batch_size"]), f"{r['images_per_second']:.1f}",
-                      f"{r['ms_per_step']:.1f}", f"{r['peak_memory_mb']:.0f}", f"{r.get('speedup_vs_plain', 1.0):.2f}x",
-                      f"{r['full_run_hours']:.2f}")
+        speedups = [f"{r[k]:.2f}x" if k in r else "-" for k in ("speedup_vs_plain", "speedup_vs_fast")]
+        table.add_row(r["phase"], r["space"], r["method"], _path_label(r), str(r["batch_size"]), f"{r['images_per_second']:.1f}",
+                      f"{r['ms_per_step']:.1f}", f"{r['peak_memory_mb']:.0f}", *speedups,
+                      f"{r['full_run_hours']:.2f}", f"{r['first_step_seconds']:.1f}")
     console.print(table)
     return 0
 
 
 def _key(r: dict) -> tuple:
-    return r["phase"], r["space"], r["method"], r["path"]
+    return r["phase"], r["space"], r["method"], r["path"], r.get("compile_mode"), r.get("bf16", False), r.get("layout", "auto")
 
 
 def _merged(earlier: list[dict], results: list[dict]) -> list[dict]:
@@ -227,12 +271,21 @@ def _earlier(path: Path) -> list[dict]:
     return rows
 
 
+def _path_label(r: dict) -> str:
+    """e.g. `compiled (reduce-overhead, bf16)`."""
+    extras = [r[k] for k in ("compile_mode", "layout") if k in r] + (["bf16"] if r.get("bf16") else [])
+    return r["path"] + (f" ({', '.join(extras)})" if extras else "")
+
+
 def _add_speedups(results: list[dict]) -> None:
-    plain = {(r["phase"], r["space"], r["method"]): r["ms_per_step"] for r in results if r["path"] == "plain"}
-    for r in results:
-        base = plain.get((r["phase"], r["space"], r["method"]))
-        if base:
-            r["speedup_vs_plain"] = base / r["ms_per_step"]
+    """Against this run's plain and fast measurements of the same step (in their own layout and precision)."""
+    for base_path in ("plain", "fast"):
+        base = {(r["phase"], r["space"], r["method"]): r["ms_per_step"] for r in results
+                if r["path"] == base_path and not {"bf16", "layout"} & set(r)}
+        for r in results:
+            ms = base.get((r["phase"], r["space"], r["method"]))
+            if ms:
+                r[f"speedup_vs_{base_path}"] = ms / r["ms_per_step"]
 
 
 def _slug(text: str) -> str:

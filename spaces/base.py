@@ -16,6 +16,9 @@ A space is a class registered with @register_space, instantiated without argumen
                                     cells have a `fast` attribute: True runs the fast path, False
                                     the plain reference path (each op of each edge on its own);
                                     both compute the same function on the same weights.
+                                    Each also has `cell_type` (the EdgeMix it takes) and
+                                    `edges[e][o]` (operation o of edge e), which
+                                    `op_parameters` reads.
                                     aux_skip=True also builds the auxiliary skip of every edge
                                     (EdgeMix.aux_skip); only then may a mix set it
     derive({cell_type: scores})     genotype from (edges x ops) scores, larger = stronger
@@ -78,7 +81,8 @@ class EdgeMix:
     that no operation's weight can stand for, it is one more term here rather than a column
     of α; a supernet only holds those FactorizedReduce weights when built with aux_skip=True,
     so every other method's supernet keeps exactly the parameters (and random draws) it had.
-    None: no auxiliary path (0.0 still runs it, with coefficient 0).
+    None: no auxiliary path (0.0 still runs it, with coefficient 0). A float, or a 0-d tensor
+    (what a compiled supernet gets, so that a new β is no new graph).
 
     offsets (GDAS): a 0-d tensor per edge added to the edge's output, broadcast over the
     feature map. GDAS's hard weights of the operations it did not run are 0 in value; adding
@@ -95,6 +99,50 @@ class EdgeMix:
         """The same choice with no gradient to α (for the weight step)."""
         offsets = None if self.offsets is None else self.offsets.detach()
         return replace(self, weights=self.weights.detach(), offsets=offsets)
+
+    def dense(self, num_ops: int) -> "EdgeMix":
+        """The same mix as a dense one: the weights scattered into an (edges x ops) matrix,
+        0 for every operation not kept. A compiled supernet sees one graph whatever a gate
+        method or GDAS keeps (the kept ops are Python data that change every step).
+
+        Exact: an operation of weight 0 adds 0·op(x) = 0, and the matrix's zeros are constants,
+        so α's gradient flows only through the kept weights, each receiving what it receives
+        in the sparse form (scatter_add's backward gathers the gradient at the kept places; an
+        op kept twice gets the sum of its weights, as the sparse form sums its two terms). The
+        skipped operations' network weights get a zero gradient here instead of none: see
+        `unkept_parameters`. offsets and aux_skip are kept as they are.
+        """
+        import torch
+
+        if self.ops is None:
+            return self
+        index = torch.tensor(self.ops, dtype=torch.long)
+        if self.weights.device.type == "cuda":  # pinned, so the copy does not wait for the GPU
+            index = index.pin_memory()
+        index = index.to(self.weights.device, non_blocking=True)
+        matrix = self.weights.new_zeros(len(self.ops), num_ops).scatter_add(1, index, self.weights)
+        return replace(self, weights=matrix, ops=None)
+
+
+def op_parameters(supernet) -> dict[tuple[str, int, int], list]:
+    """{(cell type, edge, op): that operation's network weights} over every search cell of a
+    supernet (a module with `cell_type` and `edges[e][o]`, as each space's SearchCell has)."""
+    found: dict[tuple[str, int, int], list] = {}
+    for cell in supernet.modules():
+        if hasattr(cell, "cell_type") and hasattr(cell, "edges"):
+            for e, ops in enumerate(cell.edges):
+                for o, op in enumerate(ops):
+                    found.setdefault((cell.cell_type, e, o), []).extend(op.parameters())
+    return found
+
+
+def unkept_parameters(by_op: dict[tuple[str, int, int], list], mixes: dict[str, EdgeMix]) -> list:
+    """The network weights of operations a sparse mix did not run (none for a dense mix). Run
+    densely, they get a zero gradient where the sparse form gives them none, and SGD would
+    still move them (weight decay, momentum): set their .grad to None before the step."""
+    kept = {(t, e, o) for t, mix in mixes.items() if mix.ops is not None for e, ops in enumerate(mix.ops) for o in ops}
+    sparse = {t for t, mix in mixes.items() if mix.ops is not None}
+    return [p for key, params in by_op.items() if key[0] in sparse and key not in kept for p in params]
 
 
 def active_ops(mix: EdgeMix, e: int, op_names: Sequence[str]) -> list[tuple[int, int]]:

@@ -76,6 +76,7 @@ class SearchCell(nn.Module):
     def __init__(self, shape: CellShape, fast: bool = True, aux_skip: bool = False):
         super().__init__()
         self.reduction, self.fast = shape.reduction, fast
+        self.cell_type = "reduce" if shape.reduction else "normal"  # which EdgeMix it takes
         self.pre0, self.pre1 = preprocess(shape, affine=False)
         self.edges = nn.ModuleList(
             nn.ModuleList(self._op(op, shape.channels, 2 if shape.reduction and src < 2 else 1) for op in g.OPS)

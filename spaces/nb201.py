@@ -74,6 +74,7 @@ class SearchCell(nn.Module):
             nn.ModuleList(make_op(op, channels, affine=False, track=False) for op in arch.OPS) for _ in arch.EDGES
         )
         self.channels, self.fast = channels, fast
+        self.cell_type = "cell"  # which EdgeMix it takes
 
     def forward(self, x, mix: EdgeMix):
         return self._forward_fast(x, mix) if self.fast else self._forward_plain(x, mix)

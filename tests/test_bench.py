@@ -49,3 +49,25 @@ def test_a_narrowed_bench_replaces_only_what_it_measured_again(tmp_path):
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
     assert "cannot read" in result.stderr
     assert saved.read_text() == '{"measurements": [{"space": "nb201"}]}'
+
+
+def test_the_compiled_path_is_planned_only_when_asked_for_and_keyed_by_its_mode():
+    """Compiling every measurement would take minutes: `--path compiled` asks for it; its mode,
+    bf16 and the layout are part of what a measurement is, so runs in two modes keep both rows."""
+    import argparse
+
+    from nasbench_suite import bench
+
+    parser = argparse.ArgumentParser()
+    bench.add_arguments(parser)
+    default = bench.plan(parser.parse_args(["--space", "nb201", "--method", "darts", "--phase", "search"]))
+    assert [j["path"] for j in default] == ["plain", "fast"] and all(set(j) == {"space", "method", "phase", "path"} for j in default)
+    args = parser.parse_args(["--space", "nb201", "--method", "darts", "--phase", "search", "--path", "fast", "--path",
+                              "compiled", "--compile-mode", "reduce-overhead", "--bf16"])
+    fast, compiled = bench.plan(args)
+    assert fast == {"space": "nb201", "method": "darts", "phase": "search", "path": "fast", "bf16": True}
+    assert compiled["compile_mode"] == "reduce-overhead" and compiled["bf16"]
+    rows = [{**fast, "ms_per_step": 2.0}, {**compiled, "ms_per_step": 1.0}]
+    assert bench._key(rows[0]) != bench._key(rows[1])
+    assert bench._key(dict(compiled, compile_mode="default")) != bench._key(compiled)
+    assert bench._path_label(compiled) == "compiled (reduce-overhead, bf16)"

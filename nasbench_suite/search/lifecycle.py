@@ -57,7 +57,7 @@ def prepare(config: RunConfig) -> Prepared:
     torch.manual_seed(settings.seed)  # α and the supernet's weights start from the seed
     method = method_cls(space.spec, method_cls.Config(**config.method_config))
     space_config = space.Config(**config.space_config)
-    searcher = Searcher(space, space_config, method, settings, device, weight_half, arch_half, fmt)
+    searcher = Searcher(space, space_config, method, settings, device, weight_half, arch_half, fmt, compile=config.compile)
     return Prepared(config, space, method, searcher, table, device)
 
 

@@ -7,6 +7,8 @@ only how α becomes per-edge operation weights and what it adds to the α loss.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import math
 import time
 
@@ -16,6 +18,7 @@ import torch.nn.functional as F
 from nasbench_suite.data.cifar import Augment, CifarFormat, Split
 from nasbench_suite.search.settings import SearchSettings
 from nasbench_suite.search.unrolled import unrolled_arch_backward
+from spaces.base import op_parameters, unkept_parameters
 
 
 class NonFiniteLoss(Exception):
@@ -38,18 +41,34 @@ class Searcher:
     supernet); on an H200 these small supernets are bound by kernel launches, and bf16
     autocast and channels-last each made a step slower (nb201 darts 216 ms in float32 NCHW,
     252 ms with bf16, 223 ms channels-last), so CUDA keeps float32 and NCHW.
+
+    `compile` (off, default, reduce-overhead, max-autotune: torch.compile's modes) compiles the
+    supernet's search cells, forward and backward (`compile_cells`); the α step and the weight
+    step each get graphs of their own (the α step's compute α's gradient alone). A compiled
+    supernet takes every mix densely (EdgeMix.dense), so gate methods and GDAS, whose kept
+    operations change every step, keep one graph; the operations they did not keep run with
+    weight 0 and their network weights' zero gradients are dropped before the SGD step, so the
+    step is the sparse one. `run` refuses --compile with the unrolled (second-order) α step,
+    which calls the network functionally. `channels_last` None: the layout above; `backend` is
+    torch.compile's (the tests use a cheap one).
     """
 
     def __init__(self, space, space_config, method, settings: SearchSettings, device, weight_half: Split,
-                 arch_half: Split, fmt: CifarFormat, fast: bool = True):
+                 arch_half: Split, fmt: CifarFormat, fast: bool = True, compile: str = "off",
+                 channels_last: bool | None = None, backend: str = "inductor"):
         self.method, self.settings, self.device = method, settings, device
         cuda = torch.device(device).type == "cuda"
-        channels_last = fast and not cuda
+        channels_last = fast and not cuda if channels_last is None else channels_last
         self.augment = Augment(fmt, device, channels_last=channels_last)
         self.weight_half, self.arch_half = weight_half.to(device), arch_half.to(device)
         layout = torch.channels_last if channels_last else torch.contiguous_format
         model = space.supernet(space_config, fmt.num_classes, fast=fast, aux_skip=method.aux_skip)
         self.model = model.to(device, memory_format=layout)
+        self.compile, self.num_ops = compile, space.spec.num_ops
+        if compile != "off":
+            compile_cells(self.model, compile, backend)
+            self.op_params = op_parameters(self.model)
+            self._aux_skip = (None, None)
         self.method.alpha.to(device)
         # α_0: how far α moved, and what the regulariser would be had it stayed, are measured against it
         self.alpha_init = {k: a.detach().clone() for k, a in method.alpha.items()}
@@ -103,7 +122,11 @@ class Searcher:
             terms, correct = {}, None
         else:
             mix = self.method.mix()
-            logits = self.model(x, mix)
+            if self.compile == "off":
+                logits = self.model(x, mix)
+            else:  # params frozen: the α step's graph computes no weight gradient at all
+                with _frozen(self.model):
+                    logits = self._compiled(x, mix)
             loss = F.cross_entropy(logits, y)
             reg, terms = self.method.regularizer(mix)
             # Only α's gradient: the weights' gradients (half of every conv's backward) are not needed.
@@ -134,12 +157,31 @@ class Searcher:
         x, y = train_batch
         mix = {t: m.detach() for t, m in self.method.mix().items()}
         self.w_opt.zero_grad(set_to_none=True)
-        logits = self.model(x, mix)
+        logits = self.model(x, mix) if self.compile == "off" else self._compiled(x, mix)
         loss = F.cross_entropy(logits, y)
         loss.backward()
+        if self.compile != "off":  # what the sparse form never ran has no gradient, as there
+            for p in unkept_parameters(self.op_params, mix):
+                p.grad = None
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.settings.grad_clip)
         self.w_opt.step()
         return {"train_loss": loss, "train_acc": 100 * (logits.argmax(1) == y).float().mean()}
+
+    def _compiled(self, x, mix):
+        """The compiled supernet on the dense form of the mix, its aux_skip (DARTS-'s β, a float
+        that changes every epoch, which a compiled graph would be specialised on) a 0-d tensor
+        on the device, made once per value."""
+        if self.compile == "reduce-overhead":  # a new step: CUDA graphs may reuse the last one's outputs
+            torch.compiler.cudagraph_mark_step_begin()
+        static = {}
+        for t, m in mix.items():
+            m = m.dense(self.num_ops)
+            if isinstance(m.aux_skip, float):
+                if self._aux_skip[0] != m.aux_skip:
+                    self._aux_skip = (m.aux_skip, torch.tensor(m.aux_skip, dtype=m.weights.dtype, device=m.weights.device))
+                m = dataclasses.replace(m, aux_skip=self._aux_skip[1])
+            static[t] = m
+        return self.model(x, static)
 
     def state_dict(self) -> dict:
         return {
@@ -158,3 +200,30 @@ class Searcher:
         self.w_opt.load_state_dict(state["w_opt"])
         self.a_opt.load_state_dict(state["a_opt"])
         self.schedule.load_state_dict(state["schedule"])
+
+
+@contextlib.contextmanager
+def _frozen(model):
+    """The model's parameters without requires_grad for the block (a forward that needs α's gradient alone)."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in params:
+            p.requires_grad_(True)
+
+
+def compile_cells(model, mode: str, backend: str = "inductor") -> None:
+    """torch.compile each search cell of a supernet in place (the stem and the classifier, a few
+    kernels, stay eager). Cells of one shape share their compiled code, so an nb201 supernet
+    compiles 3 cells (one per stage) instead of 15, and the darts one 7 instead of 8 cells in
+    one graph: measured on a 2-core CPU, the whole tiny nb201 supernet took 14 s to compile
+    (aot_eager), its cells 5 s. Shapes are static (one graph per cell shape and step kind)."""
+    # nb201: 3 shapes x 2 step kinds; darts: 7 x 2, over torch's default of 8 per code object
+    torch._dynamo.config.cache_size_limit = max(torch._dynamo.config.cache_size_limit, 64)
+    options = {"mode": None if mode == "default" else mode} if backend == "inductor" else {}
+    for cell in model.modules():
+        if hasattr(cell, "cell_type"):
+            cell.compile(backend=backend, dynamic=False, **options)

@@ -9,6 +9,9 @@ import math
 from nasbench_suite.errors import UsageError
 
 
+COMPILE_MODES = ("off", "default", "reduce-overhead", "max-autotune")
+
+
 @dataclasses.dataclass
 class SearchSettings:
     epochs: int = 50
@@ -45,6 +48,10 @@ class RunConfig:
     data_dir: str = ""
     benchmark: str | None = None
     device: str = "auto"
+    # torch.compile of the supernet: off, or a mode (default, reduce-overhead, max-autotune). How
+    # the steps run, not what they compute (float tolerance apart): like the device, it is left
+    # out of what makes runs comparable and of sweep and tune identities.
+    compile: str = "off"
     settings: dict = dataclasses.field(default_factory=dict)
     method_config: dict = dataclasses.field(default_factory=dict)
     space_config: dict = dataclasses.field(default_factory=dict)

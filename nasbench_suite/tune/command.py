@@ -120,7 +120,7 @@ def study_identity(base: RunConfig, searched: list, objective) -> dict:
     Paths and the device are left out, so machines with their own folders share a study.
     """
     config = dataclasses.asdict(base)
-    for key in ("data_dir", "benchmark", "device", "tuning"):
+    for key in ("data_dir", "benchmark", "device", "compile", "tuning"):
         config.pop(key)
     for s in searched:
         config["method_config"].pop(s.dim.field)
