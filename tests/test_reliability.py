@@ -17,7 +17,8 @@ from nasbench_suite import records, registry
 from nasbench_suite.errors import UsageError
 
 # Tiny but slow enough per epoch (25 steps) that a signal lands mid-run.
-RUN = ["run", "--method", "pr_darts", "--space", "nb201", "--epochs", "3", "--train-subset", "200",
+# 8 epochs: the signal must land mid-run even when a loaded machine starves the test's poll.
+RUN = ["run", "--method", "pr_darts", "--space", "nb201", "--epochs", "8", "--train-subset", "200",
        "--batch-size", "4", "--init-channels", "4", "--cells-per-stage", "1", "--seed", "5"]
 TIMES = {"run_id", "finished_at", "search_seconds", "gpu_hours", "seconds"}
 

@@ -235,12 +235,13 @@ def test_two_workers_share_the_study_and_a_killed_ones_trial_fails(tmp_path, sha
 
 
 def test_a_killed_command_leaves_a_trial_the_next_run_declares_failed(tmp_path, shared_data, table):
-    proc = start(tmp_path, "--trials", 1, epochs=25)
+    # 100 short epochs: a window the poll cannot miss even on a loaded machine
+    proc = start(tmp_path, "--trials", 1, epochs=100)
     victim = first_trial_mid_run(tmp_path, proc)
     proc.kill()
     proc.wait()
     assert only_study(tmp_path).get_trials()[victim.number].state == TrialState.RUNNING
-    rerun = start(tmp_path, "--trials", 1, epochs=25)
+    rerun = start(tmp_path, "--trials", 1, epochs=100)
     out = rerun.communicate(timeout=300)[0]
     assert rerun.returncode == 0, out
     trials = only_study(tmp_path).get_trials()
