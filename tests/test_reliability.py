@@ -34,7 +34,10 @@ def without_times(obj):
 def start(args, data_dir, out):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, "-m", "nasbench_suite", *args, "--data-dir", str(data_dir), "--out", str(out)]
-    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Ctrl-C's default action in the child, whatever this process inherited: a shell starts a
+    # background job (CI in the background, `nohup ... &`) with SIGINT ignored, and so its children.
+    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def wait_for_epochs(out: Path, n: int, proc, timeout=120) -> Path:
