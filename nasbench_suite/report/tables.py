@@ -199,7 +199,10 @@ def render_markdown(board: Board) -> str:
 
 def render_csv(board: Board) -> str:
     """One line per row of every table, every number (all looked-up accuracies) with its std and n."""
-    lines = [_csv_line(section, row) for section in board.sections for row in section.rows]
+    lines = []
+    for section in board.sections:
+        vs_darts = against_darts(section, compare(section))  # every pair's test once per table, not per row
+        lines += [_csv_line(section, row, vs_darts.get(id(row))) for row in section.rows]
     names = list(dict.fromkeys(name for line in lines for name in line))
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=names, lineterminator="\n")
@@ -208,7 +211,7 @@ def render_csv(board: Board) -> str:
     return out.getvalue()
 
 
-def _csv_line(section: Section, row: Row) -> dict:
+def _csv_line(section: Section, row: Row, vs: Comparison | None) -> dict:
     line = {
         "space": section.space, "dataset": section.dataset, "label": row.label, "method": row.method or "",
         "kind": "published" if row.published else "measured", "seeds": "" if row.seeds is None else row.seeds,
@@ -223,7 +226,6 @@ def _csv_line(section: Section, row: Row) -> dict:
         line["barely_moved"] = row.barely_moved
     if row.trainings:
         line["trained"] = training_budget(row)
-    vs = against_darts(section, compare(section)).get(id(row))
     if vs is not None:
         line.update({"vs_darts_diff": _num(vs.diff), "vs_darts_ci_low": _num(vs.low), "vs_darts_ci_high": _num(vs.high),
                      "vs_darts_p": _num(vs.p)})
