@@ -169,8 +169,10 @@ def running_cell_with_a_checkpoint(url: str, procs, timeout=120):
 def test_a_sigkilled_workers_cell_is_taken_over_and_resumed_from_its_checkpoint(pg, tmp_path):
     a, b = tmp_path / "machine-a", tmp_path / "machine-b"
     extra = ("--heartbeat", 1)
-    procs = [start(a, *sweep_argv(pg, a, *extra, methods="pr_darts", epochs=12)),
-             start(b, *sweep_argv(pg, b, *extra, methods="pr_darts", epochs=12))]
+    # 40 short epochs: the victim must still be mid-cell when the kill lands, on a fast machine too
+    epochs = 40
+    procs = [start(a, *sweep_argv(pg, a, *extra, methods="pr_darts", epochs=epochs)),
+             start(b, *sweep_argv(pg, b, *extra, methods="pr_darts", epochs=epochs))]
     victim = running_cell_with_a_checkpoint(pg, procs)
     pid = int(victim.user_attrs["worker"].rsplit(":", 1)[1])
     killed = next(p for p in procs if p.pid == pid)
@@ -190,7 +192,7 @@ def test_a_sigkilled_workers_cell_is_taken_over_and_resumed_from_its_checkpoint(
     found = records_under(a, b)  # nothing counted twice: one finished run per cell, on either machine
     assert sorted(cell_key(r) for r in found.values()) == [f"method=pr_darts space=nb201 dataset=cifar10 seed={s}" for s in range(3)]
     rows = [json.loads(line) for line in (Path(victim.user_attrs["run_dir"]) / "metrics.jsonl").read_text().splitlines()]
-    assert [r["epoch"] for r in rows] == list(range(1, 13))
+    assert [r["epoch"] for r in rows] == list(range(1, epochs + 1))
 
 
 @pytest.mark.parametrize("engine", ["postgresql", "sqlite"])
