@@ -82,6 +82,26 @@ def test_skip_count_curve_draws_each_seed_thinly_behind_the_mean(two_seeds):
     assert not ax.collections and ax.get_ylim()[0] == 0  # no translucent bands running below zero
 
 
+def test_each_group_gets_its_own_panel_with_darts_as_the_grey_reference(tmp_path):
+    runs = tmp_path / "runs"
+    for seed, darts_skips, pr_skips in [(0, [1, 3, 5], [1, 1, 0]), (1, [1, 5, 5], [3, 1, 0])]:
+        write_run(runs, search_record("darts", seed=seed, test_acc=90.0), epochs(darts_skips))
+        write_run(runs, search_record("pr_darts", seed=seed, test_acc=93.0), epochs(pr_skips))
+        write_run(runs, search_record("pr_darts", seed=seed, test_acc=92.0, lambda3=0.0), epochs([2, 2, 2]))
+    sections, _ = build_sections(collect(runs, None), published.load())
+    fig = per_epoch_figure(sections[0], "skip_count")
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    titles = [ax.get_title().replace("\n", " ") for ax in panels]
+    assert titles == [row.label for row in sections[0].rows if row.runs]  # one panel per group, in table order
+    by_title = dict(zip(titles, panels))
+    darts_panel, pr_panel = by_title["darts"], by_title["pr_darts (lambda3=0.005)"]
+    assert not [line for line in darts_panel.lines if line.get_linestyle() == "--"]  # darts is not its own reference
+    (reference,) = [line for line in pr_panel.lines if line.get_linestyle() == "--"]
+    assert list(reference.get_ydata()) == [1.0, 4.0, 5.0] and reference.get_label() == "darts"
+    assert list(pr_panel.lines[-1].get_ydata()) == [2.0, 1.0, 0.0]  # pr_darts's own mean, drawn last
+    assert pr_panel.get_shared_y_axes().joined(pr_panel, darts_panel)  # same scale: panels compare by eye
+
+
 def test_heat_map_colours_each_edge_against_its_mean_and_boxes_the_strongest(two_seeds):
     row = next(row for row in two_seeds.rows if row.kind == "search")
     ax = weights_figure(row, "nb201").axes[0]

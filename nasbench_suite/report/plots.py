@@ -1,7 +1,8 @@
 """The leaderboard's figures (PNG): per-epoch curves, final operation weights, best cells.
 
-- skip connections per epoch for each group, each seed thin behind the mean over seeds (the
-  figure behind the argument: DARTS's skip count climbs, PR-DARTS's does not), and likewise depth;
+- skip connections per epoch, a panel per group, each seed thin behind the mean over seeds and
+  darts's mean as the reference (the figure behind the argument: does DARTS's skip count
+  climb, and PR-DARTS's not?), and likewise depth;
 - a heat map of each group's final operation weights (softmax(α) or gate activation
   probability, as the record says), averaged over seeds: the text is the weight, the colour
   the weight ÷ its edge's mean, a box each edge's strongest operation;
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import io
 import re
+import textwrap
 import warnings
 from pathlib import Path
 
@@ -86,32 +88,51 @@ def write_section_plots(section: Section, folder: Path) -> list[Path]:
 
 
 def per_epoch_figure(section: Section, metric: str) -> Figure | None:
-    """One panel per cell type; per group, each seed as a thin line behind the mean over seeds
-    (translucent ±std bands overlapped into mud and ran below zero)."""
+    """One panel per group (a dozen overlaid groups cannot be told apart), on shared axes: each
+    seed a thin line behind the mean over seeds, one colour per cell type (translucent ±std
+    bands overlapped into mud and ran below zero), and in grey the mean of the darts group on
+    the same supernet, the reference the leaderboard's "vs darts" column compares against."""
     rows = [row for row in section.rows if any(run.metrics for run in row.runs)]
     if not rows:
         return None
     cell_types = section.cell_types
     colours = colormaps["tab10"].colors
-    fig = Figure(figsize=(6.5 * len(cell_types), 4.2), layout="constrained")
-    for ax, cell_type in zip(np.atleast_1d(fig.subplots(1, len(cell_types))), cell_types):
-        for k, row in enumerate(rows):
-            colour = colours[k % len(colours)]
+    columns = min(4, len(rows))
+    grid = (len(rows) + columns - 1) // columns
+    fig = Figure(figsize=(3.4 * columns + 0.6, 2.7 * grid + 0.5), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(grid, columns, sharex=True, sharey=True, squeeze=False)).ravel()
+    for ax, row in zip(axes, rows):
+        reference = next((r for r in rows if r.method == "darts" and r is not row
+                          and r.settings.get("space") == row.settings.get("space")), None)
+        for k, cell_type in enumerate(cell_types):
+            if reference is not None:
+                epochs, mean = _epoch_means([_seed_curve(run, metric, cell_type) for run in reference.runs])
+                if epochs:
+                        ax.plot(epochs, mean, color="0.55", linewidth=1.5, linestyle="--",
+                            label=f"{reference.label}{_which(cell_type, cell_types)}")
             seeds = [s for s in (_seed_curve(run, metric, cell_type) for run in row.runs) if s[0]]
             for epochs, values in seeds:
-                ax.plot(epochs, values, color=colour, linewidth=0.8, alpha=0.35)
+                ax.plot(epochs, values, color=colours[k], linewidth=0.8, alpha=0.35)
             epochs, mean = _epoch_means(seeds)
             if epochs:
-                ax.plot(epochs, mean, color=colour, linewidth=2, marker="o", markersize=3, label=f"{row.label} (n={row.seeds})")
-        ax.set_xlabel("search epoch")
-        ax.set_ylabel(CURVES[metric])
-        ax.set_ylim(bottom=0)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_title(f"{CURVES[metric]}, {cell_name(cell_type)}: thin lines seeds, thick their mean", fontsize=10)
+                ax.plot(epochs, mean, color=colours[k], linewidth=2, marker="o", markersize=3,
+                        label=f"mean of {row.seeds}{_which(cell_type, cell_types)}")
+        ax.set_title(textwrap.fill(row.label, 42), fontsize=9)  # settings-long labels wrap, not overlap
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=7)
+    for ax in axes[len(rows):]:
+        ax.set_visible(False)
+    axes[0].set_ylim(bottom=0)
+    axes[0].xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes[0].yaxis.set_major_locator(MaxNLocator(integer=True))
+    fig.supxlabel("search epoch", fontsize=10)
+    fig.supylabel(CURVES[metric], fontsize=10)
+    fig.suptitle(f"{CURVES[metric]} per search epoch: thin lines seeds, thick their mean", fontsize=10)
     return fig
+
+
+def _which(cell_type: str, cell_types: list[str]) -> str:
+    return "" if len(cell_types) == 1 else f", {cell_name(cell_type)}"
 
 
 def _seed_curve(run, metric: str, cell_type: str) -> tuple[list[int], list[float]]:
