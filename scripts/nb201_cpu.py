@@ -36,6 +36,14 @@ ROWS = [
     ("independent_gate", "independent_gate", []),
     ("pr_darts_no_path", "pr_darts", ["--lambda3", "0"]),
     ("darts_shallow", "darts", ["--cells-per-stage", "1"]),
+    # The gate methods at the paper's λ barely moved their regulariser terms (the validation
+    # loss pulls on α about 13x harder, scripts/regularizer_pull.py). These rows multiply the
+    # λ by that ratio, rounded to one significant figure, so that at the start of the search
+    # the regulariser pulls on α as hard as the loss: x10 for pr_darts (its ablation keeps
+    # λ1, λ2), x80 for independent_gate. Fixed from gradients alone, before their runs.
+    ("pr_darts_x10", "pr_darts", ["--lambda1", "0.1", "--lambda2", "0.05", "--lambda3", "0.05"]),
+    ("pr_darts_x10_no_path", "pr_darts", ["--lambda1", "0.1", "--lambda2", "0.05", "--lambda3", "0"]),
+    ("independent_gate_x80", "independent_gate", ["--lambda", "0.4"]),
     ("gdas", "gdas", []),
     ("drnas", "drnas", []),
     ("beta_darts", "beta_darts", []),
