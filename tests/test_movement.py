@@ -13,7 +13,7 @@ from scipy import stats
 from test_leaderboard import board_of, csv_rows, table_line
 from test_search import make_searcher
 
-from nasbench_suite.report.comparisons import compare
+from nasbench_suite.report.comparisons import compare, holm
 from nasbench_suite.report.tables import render_markdown
 from nasbench_suite.search.movement import MIN_MOVEMENT, alpha_movement
 
@@ -109,6 +109,30 @@ def test_rows_are_compared_with_welch_over_seeds(moved_runs):
     assert float(rows["pr_darts"]["vs_darts_diff"]) == pytest.approx(93.75 - 91.5)
     assert float(rows["pr_darts"]["vs_darts_p"]) == pytest.approx(c.p)
     assert "| pr_darts vs darts | +2.25 |" in render_markdown(board_of(moved_runs))
+
+
+def test_holm_adjusts_by_rank_and_never_reorders():
+    # sorted: 0.005·4 = 0.02, 0.01·3 = 0.03, 0.03·2 = 0.06, 0.04·1 = 0.04 -> kept at 0.06
+    assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert holm([0.5, 0.6]) == pytest.approx([1.0, 1.0]) and holm([]) == []
+
+
+def test_every_test_of_a_table_is_holm_adjusted_over_the_table(tmp_path):
+    runs = tmp_path / "runs"
+    for seed in (0, 1, 2):
+        for method, base, settings in [("darts", 90.0, {}), ("pr_darts", 93.0, {}), ("pr_darts", 91.0, {"lambda3": 0.0})]:
+            write_run(runs, search_record(method, seed=seed, test_acc=base + 0.5 * seed * (1 + (method == "darts")),
+                                          **settings))
+    board = board_of(runs)
+    found = compare(board.sections[0])
+    assert len(found) == 3 and all(c.p is not None for c in found)
+    ranked = sorted(found, key=lambda c: c.p)
+    expected = [min(1.0, max((3 - k) * c.p for k, c in enumerate(ranked[: i + 1]))) for i in range(3)]
+    assert [c.p_holm for c in ranked] == pytest.approx(expected)
+    rows = csv_rows(board)
+    vs = next(c for c in found if {c.a.method, c.b.method} == {"darts"} | {"pr_darts"} and "lambda3=0.005" in c.a.label + c.b.label)
+    assert float(rows["pr_darts (lambda3=0.005)"]["vs_darts_p_holm"]) == pytest.approx(vs.p_holm)
+    assert f"(Holm {vs.p_holm:.2g})" in render_markdown(board) and "adjusted for the 3 tests of this table" in render_markdown(board)
 
 
 def test_rows_of_different_budgets_are_not_compared(tmp_path):

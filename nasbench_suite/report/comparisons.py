@@ -1,9 +1,12 @@
 """Rows compared, not only listed: the difference in mean main accuracy between two rows of
 the same search budget, its 95% interval and a p-value over seeds (Welch's t-test: each
-row's seeds are independent samples, variances not assumed equal)."""
+row's seeds are independent samples, variances not assumed equal). A table compares many pairs,
+so each p-value also comes Holm-adjusted over all the table's tests: a difference whose
+adjusted p is below 0.05 stands even after looking at every pair."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -19,6 +22,7 @@ class Comparison:
     low: float | None  # 95% interval of the difference; None where it is undefined
     high: float | None
     p: float | None  # two-sided Welch p-value; None below two seeds a row, or with no spread at all
+    p_holm: float | None = None  # p, Holm-adjusted over every test of the table
 
 
 def budget(row: Row) -> tuple:
@@ -57,7 +61,19 @@ def compare(section: Section) -> list[Comparison]:
             va, vb = seed_values(a, section.main_metric), seed_values(b, section.main_metric)
             if budget(a) == budget(b) and va and vb:
                 out.append(Comparison(a, b, section.main_metric, *welch(va, vb)))
-    return out
+    tested = [c for c in out if c.p is not None]
+    adjusted = dict(zip(map(id, tested), holm([c.p for c in tested])))
+    return [dataclasses.replace(c, p_holm=adjusted.get(id(c))) for c in out]
+
+
+def holm(ps: list[float]) -> list[float]:
+    """Holm's step-down adjustment: the k-th smallest of m p-values times (m − k + 1), kept
+    from falling below the adjusted values before it, capped at 1."""
+    adjusted, running = [0.0] * len(ps), 0.0
+    for rank, i in enumerate(sorted(range(len(ps)), key=ps.__getitem__)):
+        running = max(running, min(1.0, (len(ps) - rank) * ps[i]))
+        adjusted[i] = running
+    return adjusted
 
 
 def against_darts(section: Section, comparisons: list[Comparison]) -> dict[int, Comparison]:
@@ -67,7 +83,7 @@ def against_darts(section: Section, comparisons: list[Comparison]) -> dict[int, 
         for row, other, sign in ((c.a, c.b, -1), (c.b, c.a, 1)):
             if other.method == "darts" and row is not other and other.settings.get("space") == row.settings.get("space"):
                 if sign == 1:  # row is b: flip to row − darts
-                    found[id(row)] = Comparison(row, other, c.metric, -c.diff, _neg(c.high), _neg(c.low), c.p)
+                    found[id(row)] = Comparison(row, other, c.metric, -c.diff, _neg(c.high), _neg(c.low), c.p, c.p_holm)
                 else:
                     found[id(row)] = c
     return found
