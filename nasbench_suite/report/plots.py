@@ -108,7 +108,7 @@ def per_epoch_figure(section: Section, metric: str) -> Figure | None:
             if reference is not None:
                 epochs, mean = _epoch_means([_seed_curve(run, metric, cell_type) for run in reference.runs])
                 if epochs:
-                        ax.plot(epochs, mean, color="0.55", linewidth=1.5, linestyle="--",
+                    ax.plot(epochs, mean, color="0.55", linewidth=1.5, linestyle="--",
                             label=f"{reference.label}{_which(cell_type, cell_types)}")
             seeds = [s for s in (_seed_curve(run, metric, cell_type) for run in row.runs) if s[0]]
             for epochs, values in seeds:
