@@ -7,7 +7,9 @@ equally hard.
 
     python scripts/regularizer_pull.py --method pr_darts [--seed 1] [--epochs 1] [--lambda3 0 ...]
 
-Used to fix, before their runs, the λ of the comparison's "strong" rows. Writes nothing.
+Float sums depend on the thread count: the committed figures ran with OMP_NUM_THREADS=1.
+
+Used to fix, before their runs, the λ of the comparison's equal-pull rows (x10, x80). Writes nothing.
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from nb201_cpu import PROTOCOL  # noqa: E402
 
 from nasbench_suite.search import command, lifecycle  # noqa: E402
-from nasbench_suite.search.loop import epoch_seed  # noqa: E402
 
 
 def main() -> int:
@@ -34,38 +35,38 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=1, help="how many of the search's first epochs to measure")
     parser.add_argument("--data-dir", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
     args, flags = parser.parse_known_args()  # the rest: method flags beyond the protocol
-    args.flags = flags
     run_parser = argparse.ArgumentParser()
     command.add_arguments(run_parser)
     config = command.config_from_args(
-        run_parser.parse_args(["--method", args.method, "--seed", str(args.seed), *PROTOCOL, "--data-dir", args.data_dir, *args.flags])
+        run_parser.parse_args(["--method", args.method, "--seed", str(args.seed), *PROTOCOL, "--data-dir", args.data_dir, *flags])
     )
     p = lifecycle.prepare(config)
-    s, method = p.searcher, p.method
+    searcher, method = p.searcher, p.method
     alphas = list(method.alpha.values())
     ratios = []
+    arch_step = searcher.arch_step
+
+    def measured_arch_step(train_batch, val_batch):
+        """The search's own α step, after splitting this batch's α gradient into its two parts."""
+        x, y = val_batch
+        mix = method.mix()
+        g_loss = torch.autograd.grad(F.cross_entropy(searcher.model(x, mix), y), alphas)
+        g_reg = torch.autograd.grad(method.regularizer(mix)[0], alphas, allow_unused=True)
+        ratios.append(norm(g_loss) / max(norm(g_reg), 1e-12))
+        return arch_step(train_batch, val_batch)
+
+    searcher.arch_step = measured_arch_step  # the loop itself runs the epochs, so they are the search's
     for epoch in range(args.epochs):
-        torch.manual_seed(epoch_seed(s.settings.seed, epoch))
-        method.start_epoch(epoch, s.settings.epochs)
-        w_order = torch.randperm(len(s.weight_half))
-        a_order = torch.randperm(len(s.arch_half))
-        for step in range(s.steps_per_epoch):
-            train_batch, (x, y) = s._batch(s.weight_half, w_order, step), s._batch(s.arch_half, a_order, step)
-            mix = method.mix()
-            loss = F.cross_entropy(s.model(x, mix), y)
-            reg, _ = method.regularizer(mix)
-            g_loss = torch.autograd.grad(loss, alphas, retain_graph=True)
-            g_reg = torch.autograd.grad(reg, alphas, allow_unused=True)
-            norm = lambda gs: torch.cat([g.flatten() for g in gs if g is not None]).norm().item()  # noqa: E731
-            ratios.append(norm(g_loss) / max(norm(g_reg), 1e-12))
-            # then the search's own steps, so later measurements see a search in progress
-            s.arch_step(train_batch, (x, y))
-            s.weight_step(train_batch)
+        searcher.run_epoch(epoch)
         print(f"epoch {epoch + 1}: median ‖∇L_val‖/‖∇R‖ {statistics.median(ratios):.1f} over {len(ratios)} α steps")
     quartiles = statistics.quantiles(ratios, n=4)
-    print(f"{args.method} {' '.join(args.flags)}: ‖∇L_val‖/‖∇R‖ median {statistics.median(ratios):.1f} "
+    print(f"{args.method} {' '.join(flags)}: ‖∇L_val‖/‖∇R‖ median {statistics.median(ratios):.1f} "
           f"(quartiles {quartiles[0]:.1f}, {quartiles[2]:.1f}) over {len(ratios)} α steps")
     return 0
+
+
+def norm(grads) -> float:
+    return torch.cat([g.flatten() for g in grads if g is not None]).norm().item()
 
 
 if __name__ == "__main__":
