@@ -22,7 +22,8 @@ from nasbench_suite.report import published
 from nasbench_suite.report.collect import Collection, collect
 from nasbench_suite.errors import UsageError
 from nasbench_suite.report.standings import build_sections
-from nasbench_suite.report.tables import Board, render_csv, render_html, render_markdown, render_tex
+from nasbench_suite.report.family import load as load_family, test as test_family
+from nasbench_suite.report.tables import Board, render_confirmatory_csv, render_csv, render_html, render_markdown, render_tex
 
 RENDERERS = {"md": render_markdown, "csv": render_csv, "html": render_html, "tex": render_tex}
 console = Console(highlight=False, soft_wrap=True)
@@ -36,6 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-plots", action="store_true", help="tables only (skips matplotlib)")
     parser.add_argument("--storage", metavar="URL", help="read the records stored with the trials of a sweep, sweep-train or tune storage (SQLAlchemy URL) instead of --runs/--train")
     parser.add_argument("--study", metavar="NAME", help="with --storage: only this study (default every study in it)")
+    parser.add_argument("--family", type=Path, metavar="FILE", help="a confirmatory family (JSON: rows, seeds, contrasts, stated before their runs): tested apart, with its own Holm adjustment, above the exploratory tables")
 
 
 def parse_formats(text: str) -> list[str]:
@@ -53,6 +55,7 @@ def main(args: argparse.Namespace) -> int:
     train_dir = args.train if args.train is not None else args.runs.parent / "train"
     if args.study and not args.storage:
         raise UsageError("--study names a study of --storage URL; pass both")
+    family = load_family(args.family) if args.family else None
     if args.storage:
         from nasbench_suite.report import from_storage
         from nasbench_suite.tune.storage import shown_url
@@ -62,6 +65,8 @@ def main(args: argparse.Namespace) -> int:
         found, source = collect(args.runs, train_dir), None
     sections, unlinked = build_sections(found, published.load())
     board = Board(sections, found.skipped + unlinked, coverage(found, args.runs, train_dir, len(found.skipped + unlinked), source))
+    if family is not None:
+        board.family, board.outcomes = family, test_family(family, found.runs, found.trainings)
     try:
         args.out.mkdir(parents=True, exist_ok=True)
         if not args.no_plots:
@@ -70,6 +75,9 @@ def main(args: argparse.Namespace) -> int:
         for fmt in formats:
             written.append(args.out / f"leaderboard.{fmt}")
             records.write_atomic(written[-1], RENDERERS[fmt](board).encode())
+        if family is not None and "csv" in formats:
+            written.append(args.out / "confirmatory.csv")
+            records.write_atomic(written[-1], render_confirmatory_csv(board).encode())
     except OSError as err:
         raise UsageError(f"cannot write the leaderboard under {args.out}: {err.strerror or err}")
     _report(board, found, written)
@@ -125,6 +133,9 @@ def _report(board: Board, found: Collection, written: list[Path]) -> None:
     rows = sum(len(s.rows) for s in board.sections)
     console.print(f"{plural(len(found.runs), 'finished run')}, {plural(len(found.trainings), 'training')} -> "
                   f"{plural(rows, 'row')} in {plural(len(board.sections), 'table')}")
+    for o in board.outcomes:
+        console.print(f"{o.contrast.id} {o.contrast.first} vs {o.contrast.second} ({o.contrast.metric}): {o.verdict}"
+                      + ("" if o.p is None else f", p={o.p:.2g}, Holm {o.p_holm:.2g}"))
     for skipped in board.skipped:
         console.print(f"skipped {skipped.path}: {skipped.reason}")
     for path in written:

@@ -15,6 +15,7 @@ from typing import Callable
 
 from nasbench_suite.report.collect import Skipped
 from nasbench_suite.report.comparisons import Comparison, against_darts, compare
+from nasbench_suite.report.family import Family, Outcome
 from nasbench_suite.report.standings import CELL_STATS, Row, Section, Stat
 from nasbench_suite.search.movement import MIN_MOVEMENT
 
@@ -35,6 +36,8 @@ class Board:
     skipped: list[Skipped]
     coverage: str  # one line: how many runs, which data, when
     figures: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (space, dataset) -> paths under out
+    family: Family | None = None  # --family: hypotheses stated before their runs
+    outcomes: list[Outcome] = field(default_factory=list)
 
 
 @dataclass
@@ -134,12 +137,14 @@ def moved_note(section: Section) -> str | None:
     )
 
 
-def comparison_lines(section: Section) -> list[str]:
+def comparison_lines(section: Section, exploratory: bool = False) -> list[str]:
     """Markdown: every pair of rows with the same search budget."""
     found = compare(section)
     if not found:
         return []
     lines = [
+        ("Exploratory, every seed: these pairs were not stated before the runs; only the confirmatory table "
+         "above tests hypotheses. " if exploratory else "") +
         f"Differences in mean {found[0].metric} over seeds (first row − second), with the 95% interval and the "
         "two-sided p-value of Welch's t-test; rows are compared only at the same search budget (epochs, batch, images). "
         f"Holm's p is the same p adjusted for the {sum(c.p is not None for c in found)} tests of this table: below 0.05, "
@@ -151,6 +156,54 @@ def comparison_lines(section: Section) -> list[str]:
         p, holm = (MISSING, MISSING) if c.p is None else (f"{c.p:.2g}", f"{c.p_holm:.2g}")
         lines.append(f"| {c.a.label} vs {c.b.label} | {c.diff:+.2f} | {interval} | {p} | {holm} |")
     return lines + [""]
+
+
+CONFIRMATORY_HEADERS = ("", "contrast", "metric", "expected", "first", "second", "difference", "95% interval",
+                        "p", "Holm's p", "verdict")
+
+
+def confirmatory_intro(family: Family) -> str:
+    seeds = ", ".join(map(str, family.seeds))
+    return (
+        f"Hypotheses stated in {family.path.name} before the runs that test them; only seeds {seeds} count. "
+        f"Each contrast is Welch's t, two-sided (first row − second, mean ± sample std over seeds, n in brackets); "
+        f"Holm's adjustment runs over the family's {len(family.contrasts)} contrasts at {family.alpha:g}, "
+        "a contrast still pending entering it as p = 1."
+    )
+
+
+def confirmatory_cells(o: Outcome) -> list[str]:
+    def side(values):
+        stat = Stat.of(values)
+        return f"{fmt(stat, 2)} ({stat.n})" if values else MISSING
+
+    c = o.contrast
+    interval = MISSING if o.low is None else f"[{o.low:.2f}, {o.high:.2f}]"
+    return [c.id, f"{c.first} vs {c.second}", c.metric, c.expected, side(o.first), side(o.second),
+            MISSING if o.diff is None else f"{o.diff:+.2f}", interval,
+            MISSING if o.p is None else f"{o.p:.2g}", f"{o.p_holm:.2g}", o.verdict]
+
+
+def confirmatory_lines(board: Board) -> list[str]:
+    if board.family is None:
+        return []
+    lines = [f"## Confirmatory: {board.family.name}", "", confirmatory_intro(board.family), "",
+             "| " + " | ".join(CONFIRMATORY_HEADERS) + " |", "|" + "|".join("---" for _ in CONFIRMATORY_HEADERS) + "|"]
+    lines += ["| " + " | ".join(confirmatory_cells(o)) + " |" for o in board.outcomes]
+    return lines + [""]
+
+
+def render_confirmatory_csv(board: Board) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["family", "id", "first", "second", "metric", "expected", "first_values", "second_values",
+                     "diff", "ci_low", "ci_high", "p", "p_holm", "verdict"])
+    for o in board.outcomes:
+        c = o.contrast
+        writer.writerow([board.family.name, c.id, c.first, c.second, c.metric, c.expected,
+                         " ".join(map(repr, o.first)), " ".join(map(repr, o.second)),
+                         *(_num(v) for v in (o.diff, o.low, o.high, o.p, o.p_holm)), o.verdict])
+    return out.getvalue()
 
 
 def title(section: Section) -> str:
@@ -178,7 +231,7 @@ def best_genotypes(section: Section) -> list[tuple[str, str]]:
 
 
 def render_markdown(board: Board) -> str:
-    lines = ["# Leaderboard", "", board.coverage, ""]
+    lines = ["# Leaderboard", "", board.coverage, ""] + confirmatory_lines(board)
     for section in board.sections:
         cols = columns(section)
         lines += [f"## {title(section)}", "", explanation(section), ""]
@@ -187,7 +240,7 @@ def render_markdown(board: Board) -> str:
         lines += ["| " + " | ".join(c.cell(row).replace("|", "\\|") for c in cols) + " |" for row in section.rows]
         note = moved_note(section)
         lines += ["", note] if note else []
-        if differences := comparison_lines(section):
+        if differences := comparison_lines(section, exploratory=board.family is not None):
             lines += [""] + differences
         lines += ["", "Sources of the published rows:", ""]
         lines += [f"- {row.label}: {row.source}" for row in section.rows if row.published] or ["- none"]
@@ -253,6 +306,11 @@ def render_html(board: Board) -> str:
         "{text-align:left}tr.published{font-style:italic;color:#555}code{font-size:85%}img{max-width:100%}</style>",
         "</head><body>", "<h1>Leaderboard</h1>", f"<p>{e(board.coverage)}</p>",
     ]
+    if board.family is not None:
+        parts += [f"<h2>Confirmatory: {e(board.family.name)}</h2>", f"<p>{e(confirmatory_intro(board.family))}</p>", "<table>",
+                  "<tr>" + "".join(f"<th>{e(h)}</th>" for h in CONFIRMATORY_HEADERS) + "</tr>"]
+        parts += ["<tr>" + "".join(f"<td>{e(v)}</td>" for v in confirmatory_cells(o)) + "</tr>" for o in board.outcomes]
+        parts.append("</table>")
     for section in board.sections:
         cols = columns(section)
         parts += [f"<h2>{e(title(section))}</h2>", f"<p>{e(explanation(section))}</p>", "<table>"]
@@ -286,6 +344,13 @@ def render_tex(board: Board) -> str:
     """One booktabs table per section; needs \\usepackage{booktabs}. Published rows below a rule, numbered to their sources."""
     parts = ["% Generated by `nasbench-suite leaderboard`; needs \\usepackage{booktabs}.",
              f"% {tex_escape(board.coverage)}".replace("\n", " ")]
+    if board.family is not None:
+        parts += ["\\begin{table}[t]", "\\centering", "\\small",
+                  f"\\caption{{Confirmatory: {tex_escape(board.family.name)}. {tex_escape(confirmatory_intro(board.family))}}}",
+                  f"\\begin{{tabular}}{{ll{'r' * (len(CONFIRMATORY_HEADERS) - 3)}l}}", "\\toprule",
+                  " & ".join(tex_escape(h) for h in CONFIRMATORY_HEADERS) + r" \\", "\\midrule"]
+        parts += [" & ".join(tex_escape(v) for v in confirmatory_cells(o)) + r" \\" for o in board.outcomes]
+        parts += ["\\bottomrule", "\\end{tabular}", "\\end{table}", ""]
     for section in board.sections:
         cols = columns(section)
         published = [row for row in section.rows if row.published]
