@@ -59,7 +59,12 @@ class MethodError(ValueError):
 @dataclasses.dataclass
 class MethodConfig:
     """Base of each method's own settings. Field metadata: help text, and `flag` where the
-    flag is not the field name with dashes (e.g. --lambda, a Python keyword)."""
+    flag is not the field name with dashes (e.g. --lambda, a Python keyword).
+
+    `shift_invariant`: the method's operation weights ignore a shift of an edge's α (a
+    softmax does), so how far α moved is measured after centring each edge's change."""
+
+    shift_invariant: ClassVar[bool] = False
 
     def validate(self, spec: "CellSpec") -> None:
         """Raise MethodError for settings that cannot work on this space."""

@@ -8,6 +8,7 @@ registry checks it against the registered methods.
 from __future__ import annotations
 
 import dataclasses
+from typing import ClassVar
 
 from methods.base import MethodConfig, MethodError
 
@@ -18,6 +19,8 @@ def field(default, help):
 
 @dataclasses.dataclass
 class DartsConfig(MethodConfig):
+    shift_invariant: ClassVar[bool] = True  # softmax(α) per edge
+
     order: int = dataclasses.field(
         default=1, metadata={"help": "1: first-order α gradient; 2: the unrolled (virtual step) gradient"}
     )
@@ -101,6 +104,8 @@ class FairDartsConfig(MethodConfig):
 
 @dataclasses.dataclass
 class GdasConfig(MethodConfig):
+    shift_invariant: ClassVar[bool] = True  # a Gumbel sample over log_softmax(α)
+
     gumbel_tau_max: float = field(10.0, "Gumbel-softmax temperature at the first epoch")
     gumbel_tau_min: float = field(0.1, "Gumbel-softmax temperature at the last epoch (linear in between)")
     zero_terms: str = field("auto", "add the unsampled ops' zero hard weights to each edge (their α get a gradient): "
@@ -130,6 +135,8 @@ class DrNASConfig(MethodConfig):
 
 @dataclasses.dataclass
 class BetaDartsConfig(MethodConfig):
+    shift_invariant: ClassVar[bool] = True  # softmax(α) per edge; the β-decay term does see a shift
+
     beta_weight_start: float = field(0.0, "weight of the β-decay term at the first epoch")
     beta_weight_end: float = field(50.0, "weight it rises to, linearly, at --epochs (reached one epoch after the last)")
 

@@ -144,3 +144,36 @@ def test_rows_of_different_budgets_are_not_compared(tmp_path):
         write_run(runs, long)
     (section,) = board_of(runs).sections
     assert compare(section) == []
+
+
+def test_a_softmax_methods_movement_is_centred_per_edge_and_a_gates_is_raw():
+    """A shift of a whole edge leaves a softmax unchanged: it must not read as movement for
+    darts, gdas and beta_darts, and must for the gate methods, whose gates see α itself."""
+    from nasbench_suite.search.movement import centred, record_movement
+
+    init = torch.zeros(3, 5, dtype=torch.float64)
+    shifted = init + torch.tensor([[3.0], [-2.0], [0.5]], dtype=torch.float64)  # one shift per edge
+    shifted[0, 1] += 0.25  # and one real change: 0.25 against the edge's mean shift of 0.05
+    for method in ("darts", "gdas", "beta_darts", "darts_minus"):
+        assert centred(method)
+        moved = alpha_movement({"cell": shifted}, {"cell": init}, centre=True)["cell"]
+        assert moved["max"] == pytest.approx(0.25 - 0.05)
+        from_lists = record_movement({"method": method, "alpha": {"cell": shifted.tolist()}, "alpha_init": {"cell": init.tolist()}})
+        assert from_lists["cell"] == pytest.approx(moved)
+    for method in ("pr_darts", "independent_gate", "fair_darts", "drnas"):
+        assert not centred(method)
+        from_lists = record_movement({"method": method, "alpha": {"cell": shifted.tolist()}, "alpha_init": {"cell": init.tolist()}})
+        assert from_lists["cell"]["max"] == pytest.approx(3.25)
+
+
+def test_the_leaderboard_reads_old_records_by_the_centred_measure(tmp_path):
+    """Records written before the centred measure hold the raw one; the leaderboard re-reads
+    movement from α and α_0, so a softmax search that only shifted its edges is marked."""
+    init = [[0.0] * 5 for _ in range(6)]
+    shifted = [[6.0 + (0.05 if i == 0 else 0.0) for i in range(5)] for _ in range(6)]
+    record = search_record("darts", seed=0, test_acc=90.0, run_id="darts-old")
+    record.update(alpha={"cell": shifted}, alpha_init={"cell": init}, alpha_movement={"cell": {"max": 6.05, "mean": 6.01}})
+    write_run(tmp_path / "runs", record)
+    row = board_of(tmp_path / "runs").sections[0].rows[0]
+    assert row.metrics["alpha_moved"].mean == pytest.approx(0.04)
+    assert row.barely_moved == 1

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from nasbench_suite.report.collect import Collection, SearchRun, Skipped, Training
 from nasbench_suite.report.published import PublishedResult
-from nasbench_suite.search.movement import MIN_MOVEMENT, largest_movement
+from nasbench_suite.search.movement import MIN_MOVEMENT, largest_movement, record_movement
 
 BENCHMARK_SPACES = frozenset({"nb201"})  # derived cells are looked up, not trained
 HEADLINE_ACCURACIES = ("cifar10_valid_acc", "cifar10_test_acc", "cifar100_test_acc", "imagenet16_test_acc")
@@ -146,7 +146,7 @@ def search_row(label: str, key: tuple, runs: list[SearchRun], trainings: list[Tr
         row.metrics["test_error"] = Stat.of(t.record["test_error"] for t in trainings)
     row.metrics.update(_search_costs(runs))
     row.metrics["params_mb"] = Stat.of(r.record["params_mb"] for r in runs)
-    moved = [largest_movement(r.record["alpha_movement"]) if r.record.get("alpha_movement") else None for r in runs]
+    moved = [largest_movement(m) if (m := record_movement(r.record)) else None for r in runs]
     row.metrics["alpha_moved"] = Stat.of(moved)  # records written before α_0 was kept have none
     row.barely_moved = sum(m is not None and m < MIN_MOVEMENT for m in moved)
     row.cells = _cell_stats(runs)

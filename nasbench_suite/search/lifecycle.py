@@ -133,7 +133,7 @@ def epoch_row(p: Prepared, epoch: int, stats: dict) -> dict:
     text = p.space.format(genotype)
     row = {"epoch": epoch + 1, **stats, "genotype": text, **p.space.describe(genotype)}
     row["op_weights"] = {t: w.cpu() for t, w in weights.items()}
-    row["alpha_movement"] = movement.alpha_movement(p.method.alpha, p.searcher.alpha_init)
+    row["alpha_movement"] = movement.alpha_movement(p.method.alpha, p.searcher.alpha_init, movement.centred(p.config.method))
     row.update(p.method.log_state())
     if p.table is not None:
         looked_up = p.table.lookup(text)
