@@ -247,3 +247,60 @@ def test_a_killed_command_leaves_a_trial_the_next_run_declares_failed(tmp_path, 
     trials = only_study(tmp_path).get_trials()
     assert [t.state for t in trials] == [TrialState.FAIL, TrialState.COMPLETE]
     check_against_table(tmp_path, trials[1], table)
+
+
+def test_a_trial_of_several_seeds_scores_their_mean_and_keeps_every_record(tmp_path, shared_data, table):
+    """--seeds 5,6: two searches a trial, its value their mean validation accuracy, each
+    record stored with the trial (the storage's leaderboard sees both), and the pruner sees
+    the second seed's epochs after the first's."""
+    argv = [str(a) for a in tune_argv(tmp_path, "--seeds", "5,6", "--trials", 1)]
+    assert cli.main(argv) == 0
+    (trial,) = only_study(tmp_path).get_trials()
+    runs = trial.user_attrs["seeds"]
+    assert [r["seed"] for r in runs] == [5, 6]
+    valid = []
+    for r in runs:
+        record = json.loads((tmp_path / "runs" / r["run_id"] / "record.json").read_text())
+        assert record["seed"] == r["seed"]
+        valid.append(float(table[record["genotype"]]["cifar10_valid_acc"]))
+        assert r["value"] == pytest.approx(valid[-1], abs=1e-6)
+    assert trial.value == pytest.approx(sum(valid) / 2, abs=1e-6)
+    assert sorted(trial.intermediate_values) == [1, 2, 3, 4]  # 2 epochs of seed 5, then 2 of seed 6
+    (study_dir,) = (tmp_path / "tuning").iterdir()
+    url = f"sqlite:///{study_dir / 'study.db'}"
+    out = tmp_path / "board"
+    assert cli.main(["leaderboard", "--storage", url, "--out", str(out), "--no-plots", "--format", "csv"]) == 0
+    (row,) = [r for r in csv.DictReader((out / "leaderboard.csv").open()) if r["kind"] == "measured"]
+    assert row["seeds"] == "2" and sorted(row["run_ids"].split()) == sorted(r["run_id"] for r in runs)
+    for name in ("optimization_history", "slice"):  # Optuna's own figures, beside best.json
+        assert (study_dir / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not (study_dir / "contour.png").exists()  # one trial: a contour would be empty axes
+
+
+def test_the_median_pruner_waits_for_half_the_epochs(tmp_path, shared_data):
+    """Earlier trials at 99% every epoch: a new trial below them runs on until half its
+    epochs (a cell derived in the first epochs says little), then stops."""
+    from nasbench_suite.tune import command as tune
+
+    argv = [str(a) for a in tune_argv(tmp_path, "--trials", 1, "--pruner", "median", epochs=4)]
+    parser = cli.Parser()
+    tune.add_arguments(parser)
+    plan = tune.make_plan(parser.parse_args(argv[1:]))
+    study = tune_storage.load(plan.ref)
+    dists = {s.name: optuna.distributions.FloatDistribution(s.low, s.high, log=True) for s in plan.searched}
+    for _ in range(5):
+        study.add_trial(optuna.trial.create_trial(
+            params={s.name: s.low for s in plan.searched}, distributions=dists, value=99.0,
+            intermediate_values={e: 99.0 for e in range(1, 5)},
+        ))
+    assert cli.main(argv) == 0
+    pruned = study.get_trials()[-1]
+    assert pruned.state == TrialState.PRUNED and list(pruned.intermediate_values) == [1, 2]
+
+
+def test_optunas_figures_lie_beside_best_json(three_trials):
+    tmp, _, _ = three_trials
+    (study_dir,) = (tmp / "tuning").iterdir()
+    for name in ("optimization_history", "slice", "contour"):  # three trials of four weights
+        assert (study_dir / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not (study_dir / "param_importances.png").exists()  # below 10 complete trials there are none

@@ -39,12 +39,15 @@ def collect(url: str, study: str | None = None) -> Collection:
 def _add(found: Collection, seen: set, study: str, trial) -> None:
     where = Path(study) / f"trial-{trial.number}"
     try:
-        payload = stored.read(trial.user_attrs)
+        payloads = stored.read_all(trial.user_attrs)  # none: no finished run (running, pruned, failed)
     except ValueError as err:
         found.skipped.append(Skipped(where, f"corrupt stored record: {err}"))
         return
-    if payload is None:
-        return  # a trial without a finished run (running, pruned, failed before its record)
+    for payload in payloads:  # a tune trial of several seeds holds one record each
+        _add_record(found, seen, study, where, payload)
+
+
+def _add_record(found: Collection, seen: set, study: str, where: Path, payload: dict) -> None:
     record = payload["record"]
     key = (record.get("kind", "search"), record.get("run_id"))
     if key in seen:

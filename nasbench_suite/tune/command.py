@@ -42,11 +42,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--storage", help="SQLAlchemy URL, e.g. postgresql://user@host/db to share a study between machines (default sqlite under --tuning-dir)")
     group.add_argument("--tuning-dir", type=Path, default=Path("results/tuning"), help="the default SQLite file and best.json go to DIR/<study>/ (default results/tuning)")
     group.add_argument("--workers", type=int, default=1, help="trials run at once, each in its own process (default 1)")
-    group.add_argument("--pruner", choices=("none", "median"), default="none", help="median: stop a trial whose per-epoch validation accuracy falls below the median of earlier trials at that epoch (default none)")
+    group.add_argument("--seeds", type=seed_list, metavar="LIST", help="search seeds of every trial, e.g. 100,101: one search each, the trial's value their mean objective (default: --seed alone)")
+    group.add_argument("--pruner", choices=("none", "median"), default="none", help="median: stop a trial whose per-epoch validation accuracy falls below the median of earlier trials at that epoch, from half the first seed's epochs on (default none)")
     group.add_argument("--objective", choices=objectives.NAMES, default="auto", help="benchmark: the table's cifar10_valid_acc; proxy: a short training of the derived network; auto (default): benchmark where the space has a table, else proxy")
     group.add_argument("--proxy-epochs", type=int, default=10, help="proxy objective: epochs of training on the weight half of the training split before scoring on the held-out half (default 10)")
     group.add_argument("--heartbeat", type=int, metavar="SECONDS", help=f"a trial is declared dead when its worker is silent for twice this; fixed when the study is made (default {storage.DEFAULT_HEARTBEAT_S})")
     dimensions.add_arguments(parser)
+
+
+def seed_list(text: str) -> list[int]:
+    try:
+        seeds = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--seeds takes whole numbers separated by commas, not {text!r}")
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"--seeds needs distinct seeds, not {text!r}")
+    return seeds
 
 
 def _hide(parser: argparse.ArgumentParser, dest: str) -> None:
@@ -66,9 +77,16 @@ class Plan:
     study_dir: Path
     trials_before: int  # trials in the study when this command started
 
-    def trial_config(self, values: dict, number: int | None) -> RunConfig:
-        """The run configuration of a trial, from the run flags and the sampled values."""
+    @property
+    def seeds(self) -> list[int]:
+        """The searches of every trial: --seeds, or --seed alone."""
+        return self.args.seeds or [self.args.seed]
+
+    def trial_config(self, values: dict, number: int | None, seed: int | None = None) -> RunConfig:
+        """The run configuration of a trial's search of `seed` (default the first), from the
+        run flags and the sampled values."""
         args = copy.copy(self.args)
+        args.seed = self.seeds[0] if seed is None else seed
         for s in self.searched:
             setattr(args, flags.PREFIX + s.dim.field, values[s.name])
         config = run_command.config_from_args(args)
@@ -95,7 +113,7 @@ def make_plan(args: argparse.Namespace) -> Plan:
     for end in ("low", "high"):  # settings the method refuses fail now, not in a trial
         draft.trial_config({s.name: getattr(s, end) for s in searched}, None)
     _check_inputs(base)
-    identity = study_identity(base, searched, objective)
+    identity = study_identity(base, searched, objective, args.seeds)
     name = args.study or default_study_name(base, identity)
     study_dir = args.tuning_dir / name
     url = args.storage or storage.default_url(study_dir)
@@ -114,14 +132,18 @@ def _check_inputs(base: RunConfig) -> None:
     cifar.search_split(train, cifar.dataset_format(base.dataset).num_classes, base.train_subset)
 
 
-def study_identity(base: RunConfig, searched: list, objective) -> dict:
-    """What a study searches: the run settings that are not tuned, the ranges, the objective.
+def study_identity(base: RunConfig, searched: list, objective, seeds: list[int] | None = None) -> dict:
+    """What a study searches: the run settings that are not tuned, the ranges, the objective
+    (and, with --seeds, the seeds of every trial in place of --seed).
 
     Paths and the device are left out, so machines with their own folders share a study.
     """
     config = dataclasses.asdict(base)
     for key in ("data_dir", "benchmark", "device", "compile", "tuning"):
         config.pop(key)
+    if seeds:
+        config["settings"].pop("seed")
+        config["seeds"] = seeds
     for s in searched:
         config["method_config"].pop(s.dim.field)
     ranges = {s.name: [s.low, s.high, "int" if s.dim.integer else "log" if s.dim.log else "uniform"] for s in searched}

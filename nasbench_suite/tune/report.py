@@ -35,10 +35,18 @@ def weights_text(trial: FrozenTrial) -> str:
     return " ".join(f"{name}={value:.4g}" for name, value in trial.params.items())
 
 
+def searches(trial: FrozenTrial) -> list[dict]:
+    """Each search of a trial: seed, run id, value and the record's numbers (one per --seeds)."""
+    return trial.user_attrs.get("seeds") or [trial.user_attrs]  # trials from before --seeds: one, at the top level
+
+
 def trial_line(plan, trial: FrozenTrial) -> str:
     head = f"trial {trial.number} {trial.state.name.lower()}"
     if trial.state == TrialState.COMPLETE:
-        return f"{head}: {plan.objective.metric} {trial.value:.2f}  {weights_text(trial)}  run {trial.user_attrs.get('run_id')}"
+        runs = searches(trial)
+        each = "" if len(runs) == 1 else " (" + ", ".join(f"seed {r['seed']} {r['value']:.2f}" for r in runs) + ")"
+        ids = ", ".join(str(r.get("run_id")) for r in runs)
+        return f"{head}: {plan.objective.metric} {trial.value:.2f}{each}  {weights_text(trial)}  run {ids}"
     if trial.state == TrialState.PRUNED:
         step = trial.last_step
         return f"{head} after epoch {step} ({plan.objective.metric} {trial.intermediate_values[step]:.2f})  {weights_text(trial)}"
@@ -65,8 +73,13 @@ def report(plan) -> dict | None:
         records.write_json(plan.study_dir / "best.json", best)
     except OSError as err:  # the trials themselves are safe in the storage
         raise UsageError(f"cannot write {plan.study_dir / 'best.json'}: {err.strerror or err}")
-    console.print(f"best: trial {best['best_trial']}, run {best['trial_attrs'].get('run_id')}; weights {best['run_flags']}")
+    runs = ", ".join(str(r.get("run_id")) for r in searches(complete[0]))
+    console.print(f"best: trial {best['best_trial']}, run {runs}; weights {best['run_flags']}")
     console.print(f"written: {plan.study_dir / 'best.json'}")
+    from nasbench_suite.tune.figures import write_figures  # matplotlib: only once trials have completed
+
+    for path in write_figures(study, [s.name for s in plan.searched], plan.study_dir, len(complete), importance is not None):
+        console.print(f"written: {path}")
     return best
 
 
@@ -78,11 +91,12 @@ def best_table(plan, trials: list[FrozenTrial]) -> Table:
     for column in ("trial", "value", *names, "c10 test", "skip", "depth"):
         table.add_column(column, justify="right", no_wrap=True)
     for t in trials:
-        a = t.user_attrs
-        test = a.get("cifar10_test_acc")
+        runs = searches(t)
+        tests = [r["cifar10_test_acc"] for r in runs if r.get("cifar10_test_acc") is not None]
         table.add_row(
             str(t.number), f"{t.value:.2f}", *(f"{t.params[n]:.4g}" for n in names),
-            "-" if test is None else f"{test:.2f}", _per_cell(a.get("skip_count")), _per_cell(a.get("depth")),
+            f"{sum(tests) / len(tests):.2f}" if tests else "-",
+            " / ".join(_per_cell(r.get("skip_count")) for r in runs), " / ".join(_per_cell(r.get("depth")) for r in runs),
         )
     return table
 

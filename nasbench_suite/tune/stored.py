@@ -32,22 +32,37 @@ def payload(record: dict, run_dir: Path) -> str:
     return json.dumps({"record": json.loads(records.to_json(record)), "curves": curves or None}, allow_nan=False)
 
 
-def store(trial, record: dict, run_dir: Path) -> None:
-    """Keep the record with the trial (an optuna.Trial of the running study)."""
+def _prefix(index: int) -> str:
+    """A trial's first record keeps the plain names; a tune trial's further seeds are numbered."""
+    return "" if index == 0 else f"run{index}_"
+
+
+def store(trial, record: dict, run_dir: Path, index: int = 0) -> None:
+    """Keep the record with the trial (an optuna.Trial of the running study); `index` numbers
+    the records of a trial that runs several searches (tune --seeds)."""
     text = payload(record, run_dir)
     parts = [text[i:i + PART_CHARS] for i in range(0, len(text), PART_CHARS)]
     for i, part in enumerate(parts):
-        trial.set_user_attr(f"record_part_{i}", part)
-    trial.set_user_attr(PARTS, len(parts))
+        trial.set_user_attr(f"{_prefix(index)}record_part_{i}", part)
+    trial.set_user_attr(_prefix(index) + PARTS, len(parts))
 
 
-def read(attrs: dict) -> dict | None:
+def read_all(attrs: dict) -> list[dict]:
+    """Every stored {"record", "curves"} of a trial, in the order they were stored."""
+    found = []
+    while (payload := read(attrs, len(found))) is not None:
+        found.append(payload)
+    return found
+
+
+def read(attrs: dict, index: int = 0) -> dict | None:
     """The stored {"record", "curves"} of a trial's user attributes; None when it holds none.
     ValueError when its parts do not make a JSON object."""
-    count = attrs.get(PARTS)
+    prefix = _prefix(index)
+    count = attrs.get(prefix + PARTS)
     if not isinstance(count, int) or isinstance(count, bool):
         return None
-    parts = [attrs.get(f"record_part_{i}") for i in range(count)]
+    parts = [attrs.get(f"{prefix}record_part_{i}") for i in range(count)]
     if not all(isinstance(p, str) for p in parts):
         raise ValueError(f"{count} record parts announced, some missing")
     found = json.loads("".join(parts), parse_constant=_reject_constant)

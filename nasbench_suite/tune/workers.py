@@ -10,6 +10,7 @@ the heartbeat on the next run.
 from __future__ import annotations
 
 import functools
+import math
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -91,7 +92,9 @@ def work(plan, index: int, n_trials: int, child: bool = False) -> None:
     if child:
         _settle_child(plan.args.workers)
     sampler = optuna.samplers.TPESampler(seed=_sampler_seed(plan, index), constant_liar=True)
-    pruner = optuna.pruners.MedianPruner() if plan.args.pruner == "median" else optuna.pruners.NopPruner()
+    # a cell derived in the first epochs says little of the search's end: no pruning before half of them
+    warmup = max(1, plan.args.epochs // 2)
+    pruner = optuna.pruners.MedianPruner(n_warmup_steps=warmup) if plan.args.pruner == "median" else optuna.pruners.NopPruner()
     study = storage.load(plan.ref, sampler, pruner)
     try:
         study.optimize(
@@ -122,29 +125,41 @@ def _sampler_seed(plan, index: int) -> int:
 
 
 def run_trial(trial: optuna.Trial, plan) -> float:
-    """One search with sampled weights; its objective value."""
+    """One search per seed with the sampled weights; the mean of their objective values.
+
+    The pruner sees the seeds' epochs one after another (steps 1..E for the first seed,
+    E+1..2E for the second), so trials are compared at the same epoch of the same seed."""
     from nasbench_suite.search.lifecycle import start_run
 
     trial.set_user_attr("worker", storage.worker_id())
-    config = plan.trial_config({s.name: s.suggest(trial) for s in plan.searched}, trial.number)
+    values = {s.name: s.suggest(trial) for s in plan.searched}
+    results = []
+    for i, seed in enumerate(plan.seeds):
+        config = plan.trial_config(values, trial.number, seed)
+        offset = i * config.settings["epochs"]
 
-    def on_epoch(row):
-        value = plan.objective.per_epoch(row)
-        if value is not None:
-            trial.report(value, row["epoch"])
-            if trial.should_prune():
-                raise optuna.TrialPruned()
+        def on_epoch(row, offset=offset):
+            value = plan.objective.per_epoch(row)
+            if value is not None:
+                trial.report(value, offset + row["epoch"])
+                if trial.should_prune():
+                    raise optuna.TrialPruned()
 
-    try:
-        record = start_run(config, plan.args.out, on_epoch=on_epoch)
-        trial.set_user_attr("run_id", record["run_id"])
-        stored.store(trial, record, Path(plan.args.out) / record["run_id"])  # the leaderboard reads it from the storage
-        value, extra = plan.objective.measure(record)
-    except USER_ERRORS as err:
-        trial.set_user_attr("error", str(err))
-        raise
-    for key in ("genotype", "skip_count", "depth", "conv_depth", "params_mb", "search_seconds"):
-        trial.set_user_attr(key, record[key])
-    for key, v in extra.items():
-        trial.set_user_attr(key, v)
-    return value
+        try:
+            record = start_run(config, plan.args.out, on_epoch=on_epoch)
+            stored.store(trial, record, Path(plan.args.out) / record["run_id"], index=i)  # the leaderboard reads it from the storage
+            value, extra = plan.objective.measure(record)
+        except USER_ERRORS as err:
+            trial.set_user_attr("error", str(err))
+            raise
+        results.append({"seed": seed, "run_id": record["run_id"], "value": value, **extra,
+                        **{key: record[key] for key in RECORD_ATTRS}})
+    trial.set_user_attr("seeds", results)
+    if len(results) == 1:  # one search: its numbers at the top level, as before --seeds
+        for key, v in results[0].items():
+            if key not in ("seed", "value"):
+                trial.set_user_attr(key, v)
+    return math.fsum(r["value"] for r in results) / len(results)
+
+
+RECORD_ATTRS = ("genotype", "skip_count", "depth", "conv_depth", "params_mb", "search_seconds")
