@@ -106,11 +106,11 @@ def test_a_study_refuses_a_command_with_other_settings(three_trials, capsys):
     assert f"study {name} was made with other settings (method_config, searched differ)" in capsys.readouterr().err
 
 
-def test_median_pruner_stops_a_trial_below_the_median(tmp_path, shared_data):
-    """Five earlier trials at 99% every epoch: the first epoch of a new one is below, so it stops."""
+def study_of_five_trials_at_99(tmp_path, epochs: int):
+    """A pruned study's command and its study, holding five earlier trials at 99% every epoch."""
     from nasbench_suite.tune import command as tune
 
-    argv = [str(a) for a in tune_argv(tmp_path, "--trials", 1, "--pruner", "median", epochs=3)]
+    argv = [str(a) for a in tune_argv(tmp_path, "--trials", 1, "--pruner", "median", epochs=epochs)]
     parser = cli.Parser()
     tune.add_arguments(parser)
     plan = tune.make_plan(parser.parse_args(argv[1:]))
@@ -119,8 +119,14 @@ def test_median_pruner_stops_a_trial_below_the_median(tmp_path, shared_data):
     for _ in range(5):
         study.add_trial(optuna.trial.create_trial(
             params={s.name: s.low for s in plan.searched}, distributions=dists, value=99.0,
-            intermediate_values={1: 99.0, 2: 99.0, 3: 99.0},
+            intermediate_values={e: 99.0 for e in range(1, epochs + 1)},
         ))
+    return argv, study
+
+
+def test_median_pruner_stops_a_trial_below_the_median(tmp_path, shared_data):
+    """Five earlier trials at 99% every epoch: the first epoch of a new one is below, so it stops."""
+    argv, study = study_of_five_trials_at_99(tmp_path, epochs=3)
     assert cli.main(argv) == 0
     pruned = study.get_trials()[-1]
     assert pruned.state == TrialState.PRUNED and list(pruned.intermediate_values) == [1]
@@ -280,19 +286,7 @@ def test_a_trial_of_several_seeds_scores_their_mean_and_keeps_every_record(tmp_p
 def test_the_median_pruner_waits_for_half_the_epochs(tmp_path, shared_data):
     """Earlier trials at 99% every epoch: a new trial below them runs on until half its
     epochs (a cell derived in the first epochs says little), then stops."""
-    from nasbench_suite.tune import command as tune
-
-    argv = [str(a) for a in tune_argv(tmp_path, "--trials", 1, "--pruner", "median", epochs=4)]
-    parser = cli.Parser()
-    tune.add_arguments(parser)
-    plan = tune.make_plan(parser.parse_args(argv[1:]))
-    study = tune_storage.load(plan.ref)
-    dists = {s.name: optuna.distributions.FloatDistribution(s.low, s.high, log=True) for s in plan.searched}
-    for _ in range(5):
-        study.add_trial(optuna.trial.create_trial(
-            params={s.name: s.low for s in plan.searched}, distributions=dists, value=99.0,
-            intermediate_values={e: 99.0 for e in range(1, 5)},
-        ))
+    argv, study = study_of_five_trials_at_99(tmp_path, epochs=4)
     assert cli.main(argv) == 0
     pruned = study.get_trials()[-1]
     assert pruned.state == TrialState.PRUNED and list(pruned.intermediate_values) == [1, 2]
