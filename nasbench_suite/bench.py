@@ -154,8 +154,7 @@ def _search_step(job: dict, device):
 
     def step():
         train = searcher._batch(searcher.weight_half, order, 0)
-        searcher.arch_step(train, searcher._batch(searcher.arch_half, order, 0))
-        searcher.weight_step(train)
+        searcher.step(train, searcher._batch(searcher.arch_half, order, 0))
 
     return step, SEARCH_BATCH
 
@@ -166,6 +165,7 @@ def _train_step(job: dict, device):
 
     import torch
 
+    from nasbench_suite import compiling
     from nasbench_suite.data.cifar import Augment
     from nasbench_suite.data.files import DATASETS
     from nasbench_suite.train.settings import TrainSettings
@@ -178,14 +178,16 @@ def _train_step(job: dict, device):
     model = model.to(device, memory_format=torch.channels_last if channels_last else torch.contiguous_format).train()
     model.drop_path_prob = settings.drop_path
     opt = torch.optim.SGD(model.parameters(), settings.lr, momentum=settings.momentum, weight_decay=settings.weight_decay)
-    if job["path"] == "compiled":  # the whole network; drop_path_prob stays fixed while timed
-        mode = job["compile_mode"]
-        model = torch.compile(model, mode=None if mode == "default" else mode)
+    if job["path"] == "compiled":  # as `train --compile` does: the cells, drop-path's probability a tensor
+        compiling.compile_modules(model.cells, job["compile_mode"])
+        model.drop_path_prob = torch.tensor(settings.drop_path, device=device)
     augment = Augment(DATASETS["cifar10"], device, cutout=settings.cutout, channels_last=channels_last)
     images = torch.randint(0, 256, (settings.batch_size, 3, 32, 32), dtype=torch.uint8, device=device)
     labels = torch.randint(0, 10, (settings.batch_size,), device=device)
 
     def step():
+        if job.get("compile_mode") == "reduce-overhead":
+            torch.compiler.cudagraph_mark_step_begin()
         train_step(model, opt, augment(images), labels, settings, contextlib.nullcontext())
 
     return step, settings.batch_size
