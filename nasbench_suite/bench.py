@@ -177,7 +177,8 @@ def _train_step(job: dict, device):
     model = space.network(space.known_genotypes[job["method"]], 10, settings.init_channels, settings.layers, auxiliary=True)
     model = model.to(device, memory_format=torch.channels_last if channels_last else torch.contiguous_format).train()
     model.drop_path_prob = settings.drop_path
-    opt = torch.optim.SGD(model.parameters(), settings.lr, momentum=settings.momentum, weight_decay=settings.weight_decay)
+    opt = torch.optim.SGD(model.parameters(), settings.lr, momentum=settings.momentum, weight_decay=settings.weight_decay,
+                          fused=device.type == "cuda" or None)
     if job["path"] == "compiled":  # as `train --compile` does: the cells, drop-path's probability a tensor
         compiling.compile_modules(model.cells, job["compile_mode"])
         model.drop_path_prob = torch.tensor(settings.drop_path, device=device)

@@ -1,7 +1,8 @@
 """`--compile auto` and what comes with it: the mode auto means on each device, the fall-back
 to eager where compiling fails (a real failure: inductor without a C++ compiler), the record
 saying which mode ran, the compile cache all processes share, one graph for every epoch of a
-compiled training, and on a GPU (skipped here): the auto path against eager."""
+compiled training, the α_0 diagnostic on a fixed sample of steps, and on a GPU (skipped here):
+the auto path against eager, fused optimisers and no host sync inside an epoch."""
 
 import argparse
 import json
@@ -14,6 +15,7 @@ from test_search import make_searcher
 from nasbench_suite import compiling, registry
 from nasbench_suite.errors import UsageError
 from nasbench_suite.search import command as run_command
+from nasbench_suite.search import loop
 
 CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine (scripts/device_check.sh runs it)")
 TINY_RUN = ["--method", "pr_darts", "--space", "nb201", "--epochs", "1", "--train-subset", "80", "--batch-size", "8",
@@ -140,6 +142,29 @@ def float64():
     torch.set_default_dtype(torch.float32)
 
 
+def test_the_alpha0_terms_run_on_a_fixed_sample_of_steps_and_change_no_alpha(tiny_cifar, monkeypatch, one_thread):
+    """About ALPHA0_SAMPLES α steps an epoch carry the diagnostic, at fixed steps; α ends where a
+    search with the diagnostic on every step ends."""
+    def search(samples):
+        monkeypatch.setattr(loop, "ALPHA0_SAMPLES", samples)
+        searcher = make_searcher("pr_darts", tiny_cifar)
+        searcher.settings.batch_size = 1  # 20 steps an epoch
+        calls = []
+        terms = searcher._terms_at_alpha0
+        searcher._terms_at_alpha0 = lambda mix: calls.append(1) or terms(mix)
+        stats = searcher.run_epoch(0)
+        return searcher.method.alpha["cell"].detach(), stats, len(calls), searcher.steps_per_epoch
+
+    alpha, stats, calls, steps = search(8)
+    assert steps == 20 and calls == 10  # steps 0, 2, ..., 18
+    every_alpha, every_stats, every_calls, _ = search(10**9)
+    assert every_calls == 20
+    assert torch.equal(alpha, every_alpha)
+    assert {k: v for k, v in stats.items() if "alpha0" not in k and k != "seconds"} == \
+        {k: v for k, v in every_stats.items() if "alpha0" not in k and k != "seconds"}
+    assert all(f"reg_{n}_at_alpha0" in stats for n in ("skip", "pool", "param", "path"))
+
+
 def cuda_searcher(method_name, compile):
     from test_compile import searcher
 
@@ -150,13 +175,32 @@ def cuda_searcher(method_name, compile):
 @pytest.mark.parametrize("method_name", ["darts", "pr_darts", "gdas", "darts_minus"])
 def test_auto_on_cuda_compiles_with_cuda_graphs_and_matches_eager(method_name):
     """One method of each kind of mix: auto is reduce-overhead there, its steps are the eager
-    steps within float32 tolerance."""
+    steps within float32 tolerance, and the optimisers are the fused ones."""
     from test_compile import assert_same_state, batches, steps
 
     data = batches("cuda")
     eager, auto = cuda_searcher(method_name, "off"), cuda_searcher(method_name, "auto")
     assert auto.compile == "reduce-overhead" and eager.compile == "off"
+    assert auto.w_opt.defaults["fused"] and auto.a_opt.defaults["fused"]
     for e, g in zip(steps(eager, data), steps(auto, data)):
         for key in e:
             torch.testing.assert_close(g[key].float(), e[key].float(), rtol=2e-3, atol=2e-3, msg=lambda m: f"{key}: {m}")
     assert_same_state(auto, eager, rtol=1e-3, atol=1e-3, alpha_atol=3 * 2 * 3e-4)
+
+
+@CUDA
+@pytest.mark.parametrize("compile", ["off", "auto"])
+def test_no_host_sync_inside_a_darts_epoch_on_cuda(compile):
+    """The loop's steps queue work and never wait for the GPU (darts: no sparse mix to read back)."""
+    s = cuda_searcher("darts", compile)
+    order = torch.arange(len(s.weight_half), device="cuda")
+    batch = s._batch(s.weight_half, order, 0), s._batch(s.arch_half, order, 0)
+    for _ in range(3):  # compiling, CUDA graph recording
+        s.step(*batch)
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        for step in range(3):
+            s.step(*batch, diagnose=step == 0)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")

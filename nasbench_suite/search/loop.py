@@ -27,6 +27,12 @@ class NonFiniteLoss(Exception):
         super().__init__(f"the loss became NaN or infinite in epoch {epoch + 1} (step {step + 1})")
 
 
+# The regulariser-at-α_0 diagnostic runs on a fixed sample of about this many α steps an epoch
+# (every step of an epoch this short or shorter): it draws no random numbers, so which steps
+# carry it leaves the search itself unchanged.
+ALPHA0_SAMPLES = 8
+
+
 def epoch_seed(seed: int, epoch: int) -> int:
     """Every epoch reseeds from (seed, epoch), so a resumed run draws what an unbroken one would."""
     return seed * 1_000_003 + epoch
@@ -54,7 +60,8 @@ class Searcher:
     which calls the network functionally. Compiling happens in the first step; where it fails,
     that step is undone (weights, α, optimisers, random state) and the search goes on eager
     from there, the same as an uncompiled one, after `say` is told one line. `channels_last`
-    None: the layout above; `backend` is torch.compile's (the tests use a cheap one).
+    None: the layout above; `backend` is torch.compile's (the tests use a cheap one). On CUDA
+    the optimisers are the fused ones (one kernel per step instead of a few per parameter).
     """
 
     def __init__(self, space, space_config, method, settings: SearchSettings, device, weight_half: Split,
@@ -80,10 +87,11 @@ class Searcher:
         wd = space.weight_decay if settings.weight_decay is None else settings.weight_decay
         self.w_opt = torch.optim.SGD(
             self.model.parameters(), settings.lr, momentum=settings.momentum, weight_decay=wd,
-            nesterov=space.nesterov and settings.momentum > 0,
+            nesterov=space.nesterov and settings.momentum > 0, fused=cuda or None,
         )
         self.a_opt = torch.optim.Adam(
-            method.alpha.parameters(), settings.arch_lr, betas=(0.5, 0.999), weight_decay=settings.arch_weight_decay
+            method.alpha.parameters(), settings.arch_lr, betas=(0.5, 0.999), weight_decay=settings.arch_weight_decay,
+            fused=cuda or None,
         )
         self.schedule = torch.optim.lr_scheduler.CosineAnnealingLR(self.w_opt, settings.epochs, eta_min=settings.lr_min)
         torch.backends.cudnn.benchmark = cuda  # a handful of fixed shapes: let cuDNN pick its kernels
@@ -100,15 +108,18 @@ class Searcher:
         self.model.train()
         w_order = torch.randperm(len(self.weight_half), device=self.device)
         a_order = torch.randperm(len(self.arch_half), device=self.device)
-        sums: dict[str, torch.Tensor] = {}
+        sums: dict[str, torch.Tensor] = {}  # on the device: nothing waits for the GPU inside the epoch
+        counts: dict[str, int] = {}
         lr = self.w_opt.param_groups[0]["lr"]
+        every = max(1, self.steps_per_epoch // ALPHA0_SAMPLES)
         for step in range(self.steps_per_epoch):
             train_batch = self._batch(self.weight_half, w_order, step)
             val_batch = self._batch(self.arch_half, a_order, step)
-            for key, value in self.step(train_batch, val_batch).items():
+            for key, value in self.step(train_batch, val_batch, diagnose=step % every == 0).items():
                 sums[key] = sums.get(key, 0) + value.detach().float()
+                counts[key] = counts.get(key, 0) + 1
             on_step(step)
-        stats = {k: v.item() / self.steps_per_epoch for k, v in sums.items()}
+        stats = {k: v.item() / counts[k] for k, v in sums.items()}
         if not all(math.isfinite(v) for v in stats.values()):
             raise NonFiniteLoss(epoch, self.steps_per_epoch - 1)
         self.schedule.step()
@@ -119,10 +130,10 @@ class Searcher:
         idx = order[(torch.arange(size, device=self.device) + step * size) % len(split)]
         return self.augment(split.images[idx]), split.labels[idx]
 
-    def step(self, train_batch, val_batch) -> dict[str, torch.Tensor]:
-        """An α step, then a weight step; their outputs."""
+    def step(self, train_batch, val_batch, diagnose: bool = False) -> dict[str, torch.Tensor]:
+        """An α step, then a weight step; their outputs. `diagnose`: with the α_0 terms."""
         def both():
-            return {**self.arch_step(train_batch, val_batch), **self.weight_step(train_batch)}
+            return {**self.arch_step(train_batch, val_batch, diagnose), **self.weight_step(train_batch)}
 
         if self._compile_checked:
             return both()
@@ -134,7 +145,7 @@ class Searcher:
         compiling.uncompile(m for m in self.model.modules() if hasattr(m, "cell_type"))
         self.compile = "off"
 
-    def arch_step(self, train_batch, val_batch) -> dict[str, torch.Tensor]:
+    def arch_step(self, train_batch, val_batch, diagnose: bool = True) -> dict[str, torch.Tensor]:
         self.a_opt.zero_grad(set_to_none=True)
         x, y = val_batch
         if self.method.unrolled:
@@ -152,7 +163,8 @@ class Searcher:
             # Only α's gradient: the weights' gradients (half of every conv's backward) are not needed.
             (loss + reg).backward(inputs=list(self.method.alpha.values()))
             correct = (logits.argmax(1) == y).float().mean()
-            terms = {**terms, **{f"{k}_at_alpha0": v for k, v in self._terms_at_alpha0(mix).items()}} if terms else terms
+            if terms and diagnose:
+                terms = {**terms, **{f"{k}_at_alpha0": v for k, v in self._terms_at_alpha0(mix).items()}}
         self.a_opt.step()
         out = {"val_loss": loss, **{f"reg_{k}": v for k, v in terms.items()}}
         if correct is not None:

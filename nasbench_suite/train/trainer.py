@@ -57,7 +57,9 @@ class Trainer:
             auxiliary=s.auxiliary_weight > 0, imagenet=config.dataset == "imagenet",
         ).to(procs.device, memory_format=torch.channels_last if self.channels_last else torch.preserve_format)
         self.params_mb = sum(p.numel() for n, p in self.model.named_parameters() if not n.startswith("auxiliary.")) / 1e6
-        self.opt = torch.optim.SGD(self.model.parameters(), s.lr, momentum=s.momentum, weight_decay=s.weight_decay)
+        # fused on CUDA: one kernel per step instead of a few per parameter
+        self.opt = torch.optim.SGD(self.model.parameters(), s.lr, momentum=s.momentum, weight_decay=s.weight_decay,
+                                   fused=cuda or None)
         self.compile = compiling.resolve(config.compile, procs.device.type)
         if self.compile != "off":  # drop-path's probability a tensor, so one graph serves every epoch
             compiling.compile_modules(self.model.cells, self.compile)
