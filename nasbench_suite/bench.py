@@ -6,7 +6,9 @@ trained on: a search step trains on `batch_size` images of the weight half (and 
 on as many of the other half), so an epoch over N weight-half images takes
 N / images_per_second seconds. `full_run_hours` is what that rate implies for the standard
 budget: a 50-epoch search over CIFAR-10's 25,000-image weight half, or a 600-epoch
-training on its 50,000 images.
+training on its 50,000 images. Each figure is written to the machine's file as soon as it
+is measured (a bench killed at its time limit keeps what it measured), with what it ran on:
+the GPU, the CPU's model, the thread count and the torch build.
 """
 
 from __future__ import annotations
@@ -89,7 +91,7 @@ def measure(job: dict, steps: int, device_flag: str) -> dict:
 
     import torch
 
-    from nasbench_suite.devices import device_name, resolve_device
+    from nasbench_suite.devices import device_name, machine_facts, resolve_device
 
     device = resolve_device(device_flag)
     torch.manual_seed(0)
@@ -122,7 +124,7 @@ def measure(job: dict, steps: int, device_flag: str) -> dict:
     rate = batch_size / seconds
     return {**job, "batch_size": batch_size, "images_per_second": rate, "ms_per_step": 1000 * seconds,
             "peak_memory_mb": peak_mb, "full_run_hours": FULL_RUN_IMAGES[job["phase"]] / rate / 3600,
-            "first_step_seconds": compile_seconds, "device": device_name(device)}
+            "first_step_seconds": compile_seconds, "device": device_name(device), **machine_facts(device)}
 
 
 def _layout(job: dict, device) -> bool:
@@ -225,16 +227,15 @@ def main(args: argparse.Namespace) -> int:
     earlier = _earlier(saved)  # before the long part: an unreadable file stops the run, untouched
     console = Console(stderr=args.json, width=140)
     results = []
+    versions = records.versions()
+    args.out.mkdir(parents=True, exist_ok=True)
     with console.status("measuring") as status:
         for i, job in enumerate(jobs, 1):
             status.update(f"measuring {i}/{len(jobs)}: {job['phase']} {job['space']} {job['method']} ({job['path']})")
-            results.append(run_isolated(job, args.steps, args.device))
-    _add_speedups(results)
-    versions = records.versions()
-    for r in results:
-        r["git_commit"] = versions.get("git_commit")
-    args.out.mkdir(parents=True, exist_ok=True)
-    records.write_json(saved, {"machine": machine, "versions": versions, "measurements": _merged(earlier, results)})
+            results.append({**run_isolated(job, args.steps, args.device), "git_commit": versions.get("git_commit")})
+            _add_speedups(results)
+            # each figure saved as it comes: a bench killed or failing later keeps what it measured
+            records.write_json(saved, {"machine": machine, "versions": versions, "measurements": _merged(earlier, results)})
     if args.json:
         print(json.dumps(results, indent=2))
         return 0
