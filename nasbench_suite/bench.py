@@ -25,6 +25,9 @@ from nasbench_suite.errors import UsageError
 # Standard sizes (DESIGN.md): the search supernets and the evaluation network.
 SEARCH_SIZES = {"nb201": {"init_channels": 16, "cells_per_stage": 5}, "darts": {"init_channels": 16, "layers": 8}}
 SEARCH_BATCH = 64
+# --tiny: the smallest networks with every cell type, to rehearse a script (figures meaningless)
+TINY_SEARCH_SIZES = {"nb201": {"init_channels": 4, "cells_per_stage": 1}, "darts": {"init_channels": 4, "layers": 3}}
+TINY_TRAIN = {"init_channels": 4, "layers": 3, "batch_size": 8}
 # Training is timed on the published DARTS (2nd order) cell: C=36, 20 cells, batch 96, with the
 # auxiliary head, drop-path and cutout of the DARTS protocol. Fast: the trainer's defaults
 # (channels-last on the CPU); plain: float32 in the default layout.
@@ -47,6 +50,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--layout", choices=("auto", "channels-last", "contiguous"), default="auto",
                         help="memory layout of the fast and compiled paths (auto: channels-last on the CPU, NCHW on CUDA)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--tiny", action="store_true",
+                        help="the smallest networks, batch 8: rehearses a script in seconds (its figures say nothing)")
     parser.add_argument("--json", action="store_true", help="print the measurements as a JSON list")
     parser.add_argument("--out", type=Path, default=Path("results/bench"), help="folder of <machine>.json (default results/bench)")
 
@@ -76,6 +81,8 @@ def _variant(job: dict, args) -> dict:
     found = {}
     if job["path"] == "compiled":
         found["compile_mode"] = getattr(args, "compile_mode", "default")
+    if getattr(args, "tiny", False):
+        found["tiny"] = True
     if job["path"] != "plain":
         if getattr(args, "bf16", False):
             found["bf16"] = True
@@ -145,20 +152,22 @@ def _search_step(job: dict, device):
 
     space, cls = registry.get_space(job["space"]), registry.get_method(job["method"])
     method = cls(space.spec, cls.Config())
-    images = torch.randint(0, 256, (2 * SEARCH_BATCH, 3, 32, 32), dtype=torch.uint8)
-    halves = [Split(images[i::2], torch.randint(0, 10, (SEARCH_BATCH,))) for i in (0, 1)]
-    settings = SearchSettings(epochs=50, batch_size=SEARCH_BATCH)
-    searcher = Searcher(space, space.Config(**SEARCH_SIZES[job["space"]]), method, settings, device, *halves,
+    batch = 8 if job.get("tiny") else SEARCH_BATCH
+    images = torch.randint(0, 256, (2 * batch, 3, 32, 32), dtype=torch.uint8)
+    halves = [Split(images[i::2], torch.randint(0, 10, (batch,))) for i in (0, 1)]
+    settings = SearchSettings(epochs=50, batch_size=batch)
+    sizes = (TINY_SEARCH_SIZES if job.get("tiny") else SEARCH_SIZES)[job["space"]]
+    searcher = Searcher(space, space.Config(**sizes), method, settings, device, *halves,
                         DATASETS["cifar10"], fast=job["path"] != "plain", compile=job.get("compile_mode", "off"),
                         channels_last=_layout(job, device))
-    order = torch.arange(SEARCH_BATCH, device=device)
+    order = torch.arange(batch, device=device)
     method.start_epoch(0, settings.epochs)
 
     def step():
         train = searcher._batch(searcher.weight_half, order, 0)
         searcher.step(train, searcher._batch(searcher.arch_half, order, 0))
 
-    return step, SEARCH_BATCH
+    return step, batch
 
 
 def _train_step(job: dict, device):
@@ -173,7 +182,7 @@ def _train_step(job: dict, device):
     from nasbench_suite.train.settings import TrainSettings
     from nasbench_suite.train.trainer import train_step
 
-    settings = TrainSettings()
+    settings = TrainSettings(**(TINY_TRAIN if job.get("tiny") else {}))
     channels_last = _layout(job, device)
     space = registry.get_space(job["space"])
     model = space.network(space.known_genotypes[job["method"]], 10, settings.init_channels, settings.layers, auxiliary=True)
@@ -253,7 +262,8 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _key(r: dict) -> tuple:
-    return r["phase"], r["space"], r["method"], r["path"], r.get("compile_mode"), r.get("bf16", False), r.get("layout", "auto")
+    return (r["phase"], r["space"], r["method"], r["path"], r.get("compile_mode"), r.get("bf16", False),
+            r.get("layout", "auto"), r.get("tiny", False))
 
 
 def _merged(earlier: list[dict], results: list[dict]) -> list[dict]:

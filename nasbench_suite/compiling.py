@@ -38,11 +38,14 @@ def share_cache() -> None:
     torch._functorch.config.enable_autograd_cache = True
 
 
-def compile_modules(modules, mode: str, backend: str = "inductor") -> None:
+def compile_modules(modules, mode: str, backend: str | None = None) -> None:
     """torch.compile each module in place, static shapes. Modules whose forward is the same code
-    share their compiled graphs (one per shape and guard set, not one per module)."""
+    share their compiled graphs (one per shape and guard set, not one per module). `backend`
+    None: $NASBENCH_COMPILE_BACKEND, else inductor (a cheap one, aot_eager, lets a script be
+    rehearsed on a CPU in seconds)."""
     import torch
 
+    backend = backend or os.environ.get("NASBENCH_COMPILE_BACKEND") or "inductor"
     share_cache()
     # nb201: 3 shapes x 2 step kinds; darts: 7 x 2, over torch's default of 8 per code object
     torch._dynamo.config.cache_size_limit = max(torch._dynamo.config.cache_size_limit, 64)

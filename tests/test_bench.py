@@ -109,3 +109,17 @@ def test_a_killed_bench_keeps_each_figure_it_measured_with_what_it_ran_on(tmp_pa
     assert row["gpu"] is None and row["cpu"] == cpu_model() and row["threads"] == 1
     assert row["torch"] == torch.__version__ and row["torch_cuda"] == torch.version.cuda
     assert row["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+
+
+def test_tiny_measurements_are_their_own_rows():
+    """--tiny (rehearsing a script) never replaces a real figure of the same step."""
+    import argparse
+
+    from nasbench_suite import bench
+
+    parser = argparse.ArgumentParser()
+    bench.add_arguments(parser)
+    real = bench.plan(parser.parse_args(["--space", "nb201", "--method", "darts", "--phase", "search"]))
+    tiny = bench.plan(parser.parse_args(["--space", "nb201", "--method", "darts", "--phase", "search", "--tiny"]))
+    assert all(job["tiny"] for job in tiny) and not any("tiny" in job for job in real)
+    assert bench._merged(real, tiny) == real + tiny

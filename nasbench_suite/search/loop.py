@@ -66,7 +66,7 @@ class Searcher:
 
     def __init__(self, space, space_config, method, settings: SearchSettings, device, weight_half: Split,
                  arch_half: Split, fmt: CifarFormat, fast: bool = True, compile: str = "off",
-                 channels_last: bool | None = None, backend: str = "inductor", say=print):
+                 channels_last: bool | None = None, backend: str | None = None, say=print):
         self.method, self.settings, self.device, self.say = method, settings, device, say
         cuda = torch.device(device).type == "cuda"
         channels_last = fast and not cuda if channels_last is None else channels_last
@@ -247,7 +247,7 @@ def _frozen(model):
             p.requires_grad_(True)
 
 
-def compile_cells(model, mode: str, backend: str = "inductor") -> None:
+def compile_cells(model, mode: str, backend: str | None = None) -> None:
     """torch.compile each search cell of a supernet in place (the stem and the classifier, a few
     kernels, stay eager). Cells of one shape share their compiled code, so an nb201 supernet
     compiles 3 cells (one per stage) instead of 15, and the darts one 7 instead of 8 cells in
