@@ -16,11 +16,11 @@
 # data and the wheels the device image lacks). Then one device call:
 #   run(command="bash scripts/device_check.sh", carry=[".devicekit"], timeout_s=480)
 # Rehearsal on a CPU (same script, tiny sizes, dynamo's capture without a compiler behind it;
-# REHEARSAL_MINUTES on the project's shared 2-core CPU):
+# about 10 minutes on the project's shared 2-core CPU, every step exit 0):
 #   DEVICE=cpu TINY=1 WORKERS="1 2" MODE=default NASBENCH_COMPILE_BACKEND=eager SCALE=4 DEADLINE=1800 \
 #     OUT=/tmp/rehearsal bash scripts/device_check.sh
 # Files under OUT (at most 8 come back): device_check.log (everything), bench/<machine>.json,
-# cold/<machine>.json, workers.json, table.txt.
+# cold/first-steps.json, workers.json, table.txt.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 DEVICE=${DEVICE:-cuda}; KIT=${KIT:-.devicekit}; OUT=${OUT:-/tmp/device_check}; DEADLINE=${DEADLINE:-400}

@@ -10,6 +10,7 @@ import json
 import pytest
 import torch
 from conftest import cli
+from test_compile import assert_same_state, batches, searcher, steps  # at the top: a rename fails here, not on a GPU only
 from test_search import make_searcher
 
 from nasbench_suite import compiling, registry
@@ -166,8 +167,6 @@ def test_the_alpha0_terms_run_on_a_fixed_sample_of_steps_and_change_no_alpha(tin
 
 
 def cuda_searcher(method_name, compile):
-    from test_compile import searcher
-
     return searcher("nb201", method_name, compile, device="cuda")
 
 
@@ -176,7 +175,6 @@ def cuda_searcher(method_name, compile):
 def test_auto_on_cuda_compiles_with_cuda_graphs_and_matches_eager(method_name):
     """One method of each kind of mix: auto is reduce-overhead there, its steps are the eager
     steps within float32 tolerance, and the optimisers are the fused ones."""
-    from test_compile import assert_same_state, batches, steps
 
     data = batches("cuda")
     eager, auto = cuda_searcher(method_name, "off"), cuda_searcher(method_name, "auto")
