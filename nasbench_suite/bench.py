@@ -6,7 +6,9 @@ trained on: a search step trains on `batch_size` images of the weight half (and 
 on as many of the other half), so an epoch over N weight-half images takes
 N / images_per_second seconds. `full_run_hours` is what that rate implies for the standard
 budget: a 50-epoch search over CIFAR-10's 25,000-image weight half, or a 600-epoch
-training on its 50,000 images.
+training on its 50,000 images. Each figure is written to the machine's file as soon as it
+is measured (a bench killed at its time limit keeps what it measured), with what it ran on:
+the GPU, the CPU's model, the thread count and the torch build.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ from nasbench_suite.errors import UsageError
 # Standard sizes (DESIGN.md): the search supernets and the evaluation network.
 SEARCH_SIZES = {"nb201": {"init_channels": 16, "cells_per_stage": 5}, "darts": {"init_channels": 16, "layers": 8}}
 SEARCH_BATCH = 64
+# --tiny: the smallest networks with every cell type, to rehearse a script (figures meaningless)
+TINY_SEARCH_SIZES = {"nb201": {"init_channels": 4, "cells_per_stage": 1}, "darts": {"init_channels": 4, "layers": 3}}
+TINY_TRAIN = {"init_channels": 4, "layers": 3, "batch_size": 8}
 # Training is timed on the published DARTS (2nd order) cell: C=36, 20 cells, batch 96, with the
 # auxiliary head, drop-path and cutout of the DARTS protocol. Fast: the trainer's defaults
 # (channels-last on the CPU); plain: float32 in the default layout.
@@ -45,6 +50,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--layout", choices=("auto", "channels-last", "contiguous"), default="auto",
                         help="memory layout of the fast and compiled paths (auto: channels-last on the CPU, NCHW on CUDA)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--tiny", action="store_true",
+                        help="the smallest networks, batch 8: rehearses a script in seconds (its figures say nothing)")
     parser.add_argument("--json", action="store_true", help="print the measurements as a JSON list")
     parser.add_argument("--out", type=Path, default=Path("results/bench"), help="folder of <machine>.json (default results/bench)")
 
@@ -74,6 +81,8 @@ def _variant(job: dict, args) -> dict:
     found = {}
     if job["path"] == "compiled":
         found["compile_mode"] = getattr(args, "compile_mode", "default")
+    if getattr(args, "tiny", False):
+        found["tiny"] = True
     if job["path"] != "plain":
         if getattr(args, "bf16", False):
             found["bf16"] = True
@@ -89,7 +98,7 @@ def measure(job: dict, steps: int, device_flag: str) -> dict:
 
     import torch
 
-    from nasbench_suite.devices import device_name, resolve_device
+    from nasbench_suite.devices import device_name, machine_facts, resolve_device
 
     device = resolve_device(device_flag)
     torch.manual_seed(0)
@@ -122,7 +131,7 @@ def measure(job: dict, steps: int, device_flag: str) -> dict:
     rate = batch_size / seconds
     return {**job, "batch_size": batch_size, "images_per_second": rate, "ms_per_step": 1000 * seconds,
             "peak_memory_mb": peak_mb, "full_run_hours": FULL_RUN_IMAGES[job["phase"]] / rate / 3600,
-            "first_step_seconds": compile_seconds, "device": device_name(device)}
+            "first_step_seconds": compile_seconds, "device": device_name(device), **machine_facts(device)}
 
 
 def _layout(job: dict, device) -> bool:
@@ -143,21 +152,22 @@ def _search_step(job: dict, device):
 
     space, cls = registry.get_space(job["space"]), registry.get_method(job["method"])
     method = cls(space.spec, cls.Config())
-    images = torch.randint(0, 256, (2 * SEARCH_BATCH, 3, 32, 32), dtype=torch.uint8)
-    halves = [Split(images[i::2], torch.randint(0, 10, (SEARCH_BATCH,))) for i in (0, 1)]
-    settings = SearchSettings(epochs=50, batch_size=SEARCH_BATCH)
-    searcher = Searcher(space, space.Config(**SEARCH_SIZES[job["space"]]), method, settings, device, *halves,
+    batch = 8 if job.get("tiny") else SEARCH_BATCH
+    images = torch.randint(0, 256, (2 * batch, 3, 32, 32), dtype=torch.uint8)
+    halves = [Split(images[i::2], torch.randint(0, 10, (batch,))) for i in (0, 1)]
+    settings = SearchSettings(epochs=50, batch_size=batch)
+    sizes = (TINY_SEARCH_SIZES if job.get("tiny") else SEARCH_SIZES)[job["space"]]
+    searcher = Searcher(space, space.Config(**sizes), method, settings, device, *halves,
                         DATASETS["cifar10"], fast=job["path"] != "plain", compile=job.get("compile_mode", "off"),
                         channels_last=_layout(job, device))
-    order = torch.arange(SEARCH_BATCH, device=device)
+    order = torch.arange(batch, device=device)
     method.start_epoch(0, settings.epochs)
 
     def step():
         train = searcher._batch(searcher.weight_half, order, 0)
-        searcher.arch_step(train, searcher._batch(searcher.arch_half, order, 0))
-        searcher.weight_step(train)
+        searcher.step(train, searcher._batch(searcher.arch_half, order, 0))
 
-    return step, SEARCH_BATCH
+    return step, batch
 
 
 def _train_step(job: dict, device):
@@ -166,26 +176,30 @@ def _train_step(job: dict, device):
 
     import torch
 
+    from nasbench_suite import compiling
     from nasbench_suite.data.cifar import Augment
     from nasbench_suite.data.files import DATASETS
     from nasbench_suite.train.settings import TrainSettings
     from nasbench_suite.train.trainer import train_step
 
-    settings = TrainSettings()
+    settings = TrainSettings(**(TINY_TRAIN if job.get("tiny") else {}))
     channels_last = _layout(job, device)
     space = registry.get_space(job["space"])
     model = space.network(space.known_genotypes[job["method"]], 10, settings.init_channels, settings.layers, auxiliary=True)
     model = model.to(device, memory_format=torch.channels_last if channels_last else torch.contiguous_format).train()
     model.drop_path_prob = settings.drop_path
-    opt = torch.optim.SGD(model.parameters(), settings.lr, momentum=settings.momentum, weight_decay=settings.weight_decay)
-    if job["path"] == "compiled":  # the whole network; drop_path_prob stays fixed while timed
-        mode = job["compile_mode"]
-        model = torch.compile(model, mode=None if mode == "default" else mode)
+    opt = torch.optim.SGD(model.parameters(), settings.lr, momentum=settings.momentum, weight_decay=settings.weight_decay,
+                          fused=device.type == "cuda" or None)
+    if job["path"] == "compiled":  # as `train --compile` does: the cells, drop-path's probability a tensor
+        compiling.compile_modules(model.cells, job["compile_mode"])
+        model.drop_path_prob = torch.tensor(settings.drop_path, device=device)
     augment = Augment(DATASETS["cifar10"], device, cutout=settings.cutout, channels_last=channels_last)
     images = torch.randint(0, 256, (settings.batch_size, 3, 32, 32), dtype=torch.uint8, device=device)
     labels = torch.randint(0, 10, (settings.batch_size,), device=device)
 
     def step():
+        if job.get("compile_mode") == "reduce-overhead":
+            torch.compiler.cudagraph_mark_step_begin()
         train_step(model, opt, augment(images), labels, settings, contextlib.nullcontext())
 
     return step, settings.batch_size
@@ -222,16 +236,15 @@ def main(args: argparse.Namespace) -> int:
     earlier = _earlier(saved)  # before the long part: an unreadable file stops the run, untouched
     console = Console(stderr=args.json, width=140)
     results = []
+    versions = records.versions()
+    args.out.mkdir(parents=True, exist_ok=True)
     with console.status("measuring") as status:
         for i, job in enumerate(jobs, 1):
             status.update(f"measuring {i}/{len(jobs)}: {job['phase']} {job['space']} {job['method']} ({job['path']})")
-            results.append(run_isolated(job, args.steps, args.device))
-    _add_speedups(results)
-    versions = records.versions()
-    for r in results:
-        r["git_commit"] = versions.get("git_commit")
-    args.out.mkdir(parents=True, exist_ok=True)
-    records.write_json(saved, {"machine": machine, "versions": versions, "measurements": _merged(earlier, results)})
+            results.append({**run_isolated(job, args.steps, args.device), "git_commit": versions.get("git_commit")})
+            _add_speedups(results)
+            # each figure saved as it comes: a bench killed or failing later keeps what it measured
+            records.write_json(saved, {"machine": machine, "versions": versions, "measurements": _merged(earlier, results)})
     if args.json:
         print(json.dumps(results, indent=2))
         return 0
@@ -249,7 +262,8 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _key(r: dict) -> tuple:
-    return r["phase"], r["space"], r["method"], r["path"], r.get("compile_mode"), r.get("bf16", False), r.get("layout", "auto")
+    return (r["phase"], r["space"], r["method"], r["path"], r.get("compile_mode"), r.get("bf16", False),
+            r.get("layout", "auto"), r.get("tiny", False))
 
 
 def _merged(earlier: list[dict], results: list[dict]) -> list[dict]:

@@ -23,3 +23,28 @@ def device_name(device: torch.device) -> str:
     if device.type == "cuda":
         return f"cuda ({torch.cuda.get_device_name(device)})"
     return f"cpu ({platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def machine_facts(device: torch.device) -> dict:
+    """What a measurement ran on, for every bench figure: the GPU, the CPU's model, the threads
+    torch uses, and the torch build (its CUDA, and the CPU kernels it picked: AVX2, AVX512...)."""
+    return {
+        "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
+        "cpu": cpu_model(),
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "torch_cuda": torch.version.cuda,
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+    }
+
+
+def cpu_model(cpuinfo: str = "/proc/cpuinfo") -> str:
+    """The first 'model name' of /proc/cpuinfo, else what platform knows."""
+    try:
+        with open(cpuinfo) as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()

@@ -46,14 +46,14 @@ def main() -> int:
     ratios = []
     arch_step = searcher.arch_step
 
-    def measured_arch_step(train_batch, val_batch):
+    def measured_arch_step(train_batch, val_batch, diagnose=True):
         """The search's own α step, after splitting this batch's α gradient into its two parts."""
         x, y = val_batch
         mix = method.mix()
         g_loss = torch.autograd.grad(F.cross_entropy(searcher.model(x, mix), y), alphas)
         g_reg = torch.autograd.grad(method.regularizer(mix)[0], alphas, allow_unused=True)
         ratios.append(norm(g_loss) / max(norm(g_reg), 1e-12))
-        return arch_step(train_batch, val_batch)
+        return arch_step(train_batch, val_batch, diagnose)
 
     searcher.arch_step = measured_arch_step  # the loop itself runs the epochs, so they are the search's
     for epoch in range(args.epochs):

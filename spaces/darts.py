@@ -196,13 +196,14 @@ class EvalCell(nn.Module):
         )
         self.concat = genotype.concat(cell_type)
 
-    def forward(self, s0, s1, drop_prob: float = 0.0):
+    def forward(self, s0, s1, drop_prob: float | torch.Tensor = 0.0):
         states = [self.pre0(s0), self.pre1(s1)]
         for k in range(len(g.NODES)):
             node = 0
             for e in (2 * k, 2 * k + 1):
                 h = self.ops[e](states[self.inputs[e]])
-                if self.training and drop_prob > 0 and not isinstance(self.ops[e], nn.Identity):
+                # a tensor drop_prob (a compiled network's, so one graph serves every epoch) always applies
+                if self.training and (torch.is_tensor(drop_prob) or drop_prob > 0) and not isinstance(self.ops[e], nn.Identity):
                     h = drop_path(h, drop_prob)
                 node = node + h
             states.append(node)

@@ -71,3 +71,55 @@ def test_the_compiled_path_is_planned_only_when_asked_for_and_keyed_by_its_mode(
     assert bench._key(rows[0]) != bench._key(rows[1])
     assert bench._key(dict(compiled, compile_mode="default")) != bench._key(compiled)
     assert bench._path_label(compiled) == "compiled (reduce-overhead, bf16)"
+
+
+def test_a_killed_bench_keeps_each_figure_it_measured_with_what_it_ran_on(tmp_path):
+    """Two measurements; the bench is SIGKILLed once the first is in the file: the file is whole
+    and holds it, with the GPU (none), the CPU's model, the threads and the torch build."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import torch
+
+    from conftest import ROOT
+    from nasbench_suite.devices import cpu_model
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nasbench_suite", "bench", "--space", "nb201", "--method", "darts", "--phase", "search",
+         "--path", "fast", "--path", "plain", "--steps", "1", "--device", "cpu", "--out", str(tmp_path)],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"},
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 300
+        rows = []
+        while not rows and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+            for saved in tmp_path.glob("*.json"):
+                rows = json.loads(saved.read_text())["measurements"]
+        assert proc.poll() is None, proc.stderr.read().decode()
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    (saved,) = tmp_path.glob("*.json")
+    (row,) = json.loads(saved.read_text())["measurements"]
+    assert (row["path"], row["method"]) == ("fast", "darts") and row["ms_per_step"] > 0
+    assert row["gpu"] is None and row["cpu"] == cpu_model() and row["threads"] == 1
+    assert row["torch"] == torch.__version__ and row["torch_cuda"] == torch.version.cuda
+    assert row["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+
+
+def test_tiny_measurements_are_their_own_rows():
+    """--tiny (rehearsing a script) never replaces a real figure of the same step."""
+    import argparse
+
+    from nasbench_suite import bench
+
+    parser = argparse.ArgumentParser()
+    bench.add_arguments(parser)
+    real = bench.plan(parser.parse_args(["--space", "nb201", "--method", "darts", "--phase", "search"]))
+    tiny = bench.plan(parser.parse_args(["--space", "nb201", "--method", "darts", "--phase", "search", "--tiny"]))
+    assert all(job["tiny"] for job in tiny) and not any("tiny" in job for job in real)
+    assert bench._merged(real, tiny) == real + tiny

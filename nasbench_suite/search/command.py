@@ -6,10 +6,10 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from nasbench_suite import flags, registry
+from nasbench_suite import compiling, flags, registry
 from nasbench_suite.errors import UsageError
 from nasbench_suite.paths import data_dir as default_data_dir
-from nasbench_suite.search.settings import COMPILE_MODES, RunConfig, SearchSettings
+from nasbench_suite.search.settings import RunConfig, SearchSettings
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,8 +20,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=SearchSettings.batch_size, help="batch size of each half (default 64)")
     parser.add_argument("--seed", type=int, default=0, help="seed of everything random (default 0)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="default auto: cuda if present")
-    parser.add_argument("--compile", default="off", choices=COMPILE_MODES,
-                        help="torch.compile the supernet, in this mode (default off; gate methods and gdas then run their kept operations densely)")
+    parser.add_argument("--compile", default="auto", choices=compiling.MODES,
+                        help="torch.compile the supernet's cells in this mode (default auto: reduce-overhead on CUDA, off on the CPU; "
+                             "gate methods and gdas then run their kept operations densely)")
     parser.add_argument("--train-subset", type=int, metavar="N", help="use the first N training images, class-balanced")
     parser.add_argument("--data-dir", type=Path, help="folder of the CIFAR python batches (default $NASBENCH_DATA or the cache); fetched there if missing")
     parser.add_argument("--benchmark", type=Path, help="compact NAS-Bench-201 table for the lookup (default: the imported one, else the embedded 200-epoch means)")
@@ -47,7 +48,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     method_config, space_config = flags.build(args, method_cls), flags.build(args, space_cls)
     method_config.validate(spec)
     space_config.validate()
-    if args.compile != "off" and getattr(method_config, "order", 1) == 2:
+    if args.compile not in ("off", "auto") and getattr(method_config, "order", 1) == 2:
         raise UsageError("--compile applies to first-order searches; --order 2 (the unrolled α step) runs uncompiled")
     settings = SearchSettings(
         epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, lr=args.lr, lr_min=args.lr_min,

@@ -57,7 +57,8 @@ def prepare(config: RunConfig) -> Prepared:
     torch.manual_seed(settings.seed)  # α and the supernet's weights start from the seed
     method = method_cls(space.spec, method_cls.Config(**config.method_config))
     space_config = space.Config(**config.space_config)
-    searcher = Searcher(space, space_config, method, settings, device, weight_half, arch_half, fmt, compile=config.compile)
+    searcher = Searcher(space, space_config, method, settings, device, weight_half, arch_half, fmt, compile=config.compile,
+                        say=console.print)
     return Prepared(config, space, method, searcher, table, device)
 
 
@@ -161,6 +162,7 @@ def make_record(p: Prepared, rows: list[dict], seconds: float, run_dir: Path) ->
         "search_seconds": seconds,
         "gpu_hours": seconds / 3600 if p.device.type == "cuda" else None,
         "device": device_name(p.device),
+        "compile": p.searcher.compile,  # the mode that ran (config.compile is what was asked)
         "versions": records.versions(),
         "config": dataclasses.asdict(p.config),
         "benchmark": last.get("benchmark"),
@@ -180,7 +182,8 @@ def _announce(p: Prepared, run_dir: Path, start: int) -> None:
     s = p.searcher
     what = f"{p.config.method} on {p.config.space}, {p.config.dataset} ({len(s.weight_half)}+{len(s.arch_half)} images)"
     verb = f"resuming at epoch {start + 1}" if start else "starting"
-    console.print(f"{verb} {run_dir}: {what}, {device_name(p.device)}, {s.settings.epochs} epochs of {s.steps_per_epoch} steps")
+    compiled = f", compiled ({s.compile})" if s.compile != "off" else ""
+    console.print(f"{verb} {run_dir}: {what}, {device_name(p.device)}{compiled}, {s.settings.epochs} epochs of {s.steps_per_epoch} steps")
 
 
 def per_cell(values: dict) -> str:

@@ -15,6 +15,7 @@ import time
 import torch
 import torch.nn.functional as F
 
+from nasbench_suite import compiling
 from nasbench_suite.data.cifar import Augment, CifarFormat, Split
 from nasbench_suite.search.settings import SearchSettings
 from nasbench_suite.search.unrolled import unrolled_arch_backward
@@ -24,6 +25,12 @@ from spaces.base import op_parameters, unkept_parameters
 class NonFiniteLoss(Exception):
     def __init__(self, epoch: int, step: int):
         super().__init__(f"the loss became NaN or infinite in epoch {epoch + 1} (step {step + 1})")
+
+
+# The regulariser-at-α_0 diagnostic runs on a fixed sample of about this many α steps an epoch
+# (every step of an epoch this short or shorter): it draws no random numbers, so which steps
+# carry it leaves the search itself unchanged.
+ALPHA0_SAMPLES = 8
 
 
 def epoch_seed(seed: int, epoch: int) -> int:
@@ -42,21 +49,25 @@ class Searcher:
     autocast and channels-last each made a step slower (nb201 darts 216 ms in float32 NCHW,
     252 ms with bf16, 223 ms channels-last), so CUDA keeps float32 and NCHW.
 
-    `compile` (off, default, reduce-overhead, max-autotune: torch.compile's modes) compiles the
+    `compile` (auto, off, default, reduce-overhead, max-autotune: torch.compile's modes; auto is
+    resolved here by compiling.resolve, and `self.compile` is the mode that runs) compiles the
     supernet's search cells, forward and backward (`compile_cells`); the α step and the weight
     step each get graphs of their own (the α step's compute α's gradient alone). A compiled
     supernet takes every mix densely (EdgeMix.dense), so gate methods and GDAS, whose kept
     operations change every step, keep one graph; the operations they did not keep run with
     weight 0 and their network weights' zero gradients are dropped before the SGD step, so the
     step is the sparse one. `run` refuses --compile with the unrolled (second-order) α step,
-    which calls the network functionally. `channels_last` None: the layout above; `backend` is
-    torch.compile's (the tests use a cheap one).
+    which calls the network functionally. Compiling happens in the first step; where it fails,
+    that step is undone (weights, α, optimisers, random state) and the search goes on eager
+    from there, the same as an uncompiled one, after `say` is told one line. `channels_last`
+    None: the layout above; `backend` is torch.compile's (the tests use a cheap one). On CUDA
+    the optimisers are the fused ones (one kernel per step instead of a few per parameter).
     """
 
     def __init__(self, space, space_config, method, settings: SearchSettings, device, weight_half: Split,
                  arch_half: Split, fmt: CifarFormat, fast: bool = True, compile: str = "off",
-                 channels_last: bool | None = None, backend: str = "inductor"):
-        self.method, self.settings, self.device = method, settings, device
+                 channels_last: bool | None = None, backend: str | None = None, say=print):
+        self.method, self.settings, self.device, self.say = method, settings, device, say
         cuda = torch.device(device).type == "cuda"
         channels_last = fast and not cuda if channels_last is None else channels_last
         self.augment = Augment(fmt, device, channels_last=channels_last)
@@ -64,9 +75,10 @@ class Searcher:
         layout = torch.channels_last if channels_last else torch.contiguous_format
         model = space.supernet(space_config, fmt.num_classes, fast=fast, aux_skip=method.aux_skip)
         self.model = model.to(device, memory_format=layout)
-        self.compile, self.num_ops = compile, space.spec.num_ops
-        if compile != "off":
-            compile_cells(self.model, compile, backend)
+        self.compile, self.num_ops = compiling.resolve(compile, torch.device(device).type, method.unrolled), space.spec.num_ops
+        self._compile_checked = self.compile == "off"  # until a compiled step has run
+        if self.compile != "off":
+            compile_cells(self.model, self.compile, backend)
             self.op_params = op_parameters(self.model)
             self._aux_skip = (None, None)
         self.method.alpha.to(device)
@@ -75,10 +87,11 @@ class Searcher:
         wd = space.weight_decay if settings.weight_decay is None else settings.weight_decay
         self.w_opt = torch.optim.SGD(
             self.model.parameters(), settings.lr, momentum=settings.momentum, weight_decay=wd,
-            nesterov=space.nesterov and settings.momentum > 0,
+            nesterov=space.nesterov and settings.momentum > 0, fused=cuda or None,
         )
         self.a_opt = torch.optim.Adam(
-            method.alpha.parameters(), settings.arch_lr, betas=(0.5, 0.999), weight_decay=settings.arch_weight_decay
+            method.alpha.parameters(), settings.arch_lr, betas=(0.5, 0.999), weight_decay=settings.arch_weight_decay,
+            fused=cuda or None,
         )
         self.schedule = torch.optim.lr_scheduler.CosineAnnealingLR(self.w_opt, settings.epochs, eta_min=settings.lr_min)
         torch.backends.cudnn.benchmark = cuda  # a handful of fixed shapes: let cuDNN pick its kernels
@@ -95,15 +108,18 @@ class Searcher:
         self.model.train()
         w_order = torch.randperm(len(self.weight_half), device=self.device)
         a_order = torch.randperm(len(self.arch_half), device=self.device)
-        sums: dict[str, torch.Tensor] = {}
+        sums: dict[str, torch.Tensor] = {}  # on the device: nothing waits for the GPU inside the epoch
+        counts: dict[str, int] = {}
         lr = self.w_opt.param_groups[0]["lr"]
+        every = max(1, self.steps_per_epoch // ALPHA0_SAMPLES)
         for step in range(self.steps_per_epoch):
             train_batch = self._batch(self.weight_half, w_order, step)
             val_batch = self._batch(self.arch_half, a_order, step)
-            for key, value in {**self.arch_step(train_batch, val_batch), **self.weight_step(train_batch)}.items():
+            for key, value in self.step(train_batch, val_batch, diagnose=step % every == 0).items():
                 sums[key] = sums.get(key, 0) + value.detach().float()
+                counts[key] = counts.get(key, 0) + 1
             on_step(step)
-        stats = {k: v.item() / self.steps_per_epoch for k, v in sums.items()}
+        stats = {k: v.item() / counts[k] for k, v in sums.items()}
         if not all(math.isfinite(v) for v in stats.values()):
             raise NonFiniteLoss(epoch, self.steps_per_epoch - 1)
         self.schedule.step()
@@ -114,7 +130,22 @@ class Searcher:
         idx = order[(torch.arange(size, device=self.device) + step * size) % len(split)]
         return self.augment(split.images[idx]), split.labels[idx]
 
-    def arch_step(self, train_batch, val_batch) -> dict[str, torch.Tensor]:
+    def step(self, train_batch, val_batch, diagnose: bool = False) -> dict[str, torch.Tensor]:
+        """An α step, then a weight step; their outputs. `diagnose`: with the α_0 terms."""
+        def both():
+            return {**self.arch_step(train_batch, val_batch, diagnose), **self.weight_step(train_batch)}
+
+        if self._compile_checked:
+            return both()
+        out = compiling.first_step(both, self.state_dict, self.load_state_dict, self._go_eager, self.compile, self.say)
+        self._compile_checked = True
+        return out
+
+    def _go_eager(self):
+        compiling.uncompile(m for m in self.model.modules() if hasattr(m, "cell_type"))
+        self.compile = "off"
+
+    def arch_step(self, train_batch, val_batch, diagnose: bool = True) -> dict[str, torch.Tensor]:
         self.a_opt.zero_grad(set_to_none=True)
         x, y = val_batch
         if self.method.unrolled:
@@ -132,7 +163,8 @@ class Searcher:
             # Only α's gradient: the weights' gradients (half of every conv's backward) are not needed.
             (loss + reg).backward(inputs=list(self.method.alpha.values()))
             correct = (logits.argmax(1) == y).float().mean()
-            terms = {**terms, **{f"{k}_at_alpha0": v for k, v in self._terms_at_alpha0(mix).items()}} if terms else terms
+            if terms and diagnose:
+                terms = {**terms, **{f"{k}_at_alpha0": v for k, v in self._terms_at_alpha0(mix).items()}}
         self.a_opt.step()
         out = {"val_loss": loss, **{f"reg_{k}": v for k, v in terms.items()}}
         if correct is not None:
@@ -215,15 +247,10 @@ def _frozen(model):
             p.requires_grad_(True)
 
 
-def compile_cells(model, mode: str, backend: str = "inductor") -> None:
+def compile_cells(model, mode: str, backend: str | None = None) -> None:
     """torch.compile each search cell of a supernet in place (the stem and the classifier, a few
     kernels, stay eager). Cells of one shape share their compiled code, so an nb201 supernet
     compiles 3 cells (one per stage) instead of 15, and the darts one 7 instead of 8 cells in
     one graph: measured on a 2-core CPU, the whole tiny nb201 supernet took 14 s to compile
     (aot_eager), its cells 5 s. Shapes are static (one graph per cell shape and step kind)."""
-    # nb201: 3 shapes x 2 step kinds; darts: 7 x 2, over torch's default of 8 per code object
-    torch._dynamo.config.cache_size_limit = max(torch._dynamo.config.cache_size_limit, 64)
-    options = {"mode": None if mode == "default" else mode} if backend == "inductor" else {}
-    for cell in model.modules():
-        if hasattr(cell, "cell_type"):
-            cell.compile(backend=backend, dynamic=False, **options)
+    compiling.compile_modules([cell for cell in model.modules() if hasattr(cell, "cell_type")], mode, backend)

@@ -9,9 +9,6 @@ import math
 from nasbench_suite.errors import UsageError
 
 
-COMPILE_MODES = ("off", "default", "reduce-overhead", "max-autotune")
-
-
 @dataclasses.dataclass
 class SearchSettings:
     epochs: int = 50
@@ -48,9 +45,11 @@ class RunConfig:
     data_dir: str = ""
     benchmark: str | None = None
     device: str = "auto"
-    # torch.compile of the supernet: off, or a mode (default, reduce-overhead, max-autotune). How
-    # the steps run, not what they compute (float tolerance apart): like the device, it is left
-    # out of what makes runs comparable and of sweep and tune identities.
+    # torch.compile of the supernet: auto (resolved on the device: compiling.resolve), off, or a
+    # mode (default, reduce-overhead, max-autotune); the record says which ran. How the steps
+    # run, not what they compute (float tolerance apart): like the device, it is left out of
+    # what makes runs comparable and of sweep and tune identities. Off where config.json
+    # predates the flag.
     compile: str = "off"
     settings: dict = dataclasses.field(default_factory=dict)
     method_config: dict = dataclasses.field(default_factory=dict)

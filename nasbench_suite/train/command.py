@@ -12,7 +12,7 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from nasbench_suite import records, registry
+from nasbench_suite import compiling, records, registry
 
 from nasbench_suite.train import genotype_arg
 from nasbench_suite.errors import UsageError
@@ -31,6 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--train-subset", type=int, metavar="N", help="CIFAR: train on the first N images, class-balanced")
     parser.add_argument("--test-subset", type=int, metavar="N", help="CIFAR: test on the first N images, class-balanced")
     parser.add_argument("--workers", type=int, default=8, help="ImageNet: data loader processes per GPU (default 8)")
+    parser.add_argument("--compile", default="auto", choices=compiling.MODES,
+                        help="torch.compile the network's cells in this mode (default auto: reduce-overhead on CUDA, off on the CPU)")
     group = parser.add_argument_group("protocol (defaults: DARTS; on ImageNet its mobile setting)")
     for f in dataclasses.fields(TrainSettings):
         cifar, imagenet = f.default, getattr(IMAGENET, f.name)
@@ -71,7 +73,7 @@ def config_from_args(args: argparse.Namespace, world: int = 1) -> TrainConfig:
     return TrainConfig(
         space=space.name, genotype=space.format(genotype), source=source, dataset=args.dataset,
         data_dir=str(data_dir), settings=dataclasses.asdict(settings), device=args.device,
-        train_subset=args.train_subset, test_subset=args.test_subset, workers=args.workers,
+        train_subset=args.train_subset, test_subset=args.test_subset, workers=args.workers, compile=args.compile,
     )
 
 
@@ -87,10 +89,10 @@ def prepare(args: argparse.Namespace, world: int = 1) -> tuple[TrainConfig, Path
     nothing is written."""
     if args.resume:
         _reject_settings_with_resume(args)
-        return read_config(args.resume), args.resume
+        return dataclasses.replace(read_config(args.resume), compile=args.compile), args.resume
     config = config_from_args(args, world)
     run_dir = args.out / config.run_name()
-    if (run_dir / records.CONFIG).is_file() and read_config(run_dir) != config:
+    if (run_dir / records.CONFIG).is_file() and read_config(run_dir).identity() != config.identity():
         raise UsageError(f"{run_dir} holds a different configuration; move it away or pass --resume {run_dir}")
     return config, run_dir
 

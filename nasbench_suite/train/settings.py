@@ -81,10 +81,18 @@ class TrainConfig:
     train_subset: int | None = None
     test_subset: int | None = None
     workers: int = 8  # ImageNet loader processes
+    # torch.compile of the network's cells (compiling.MODES; auto: reduce-overhead on CUDA, off
+    # on the CPU). How steps run, not what they compute: not part of identity(), so not of the
+    # run directory's name either.
+    compile: str = "auto"
+
+    def identity(self) -> dict:
+        """What makes two trainings the same training."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if k != "compile"}
 
     def run_name(self) -> str:
         """<space>-<dataset>-<cell>-s<seed>-<hash of this config>: the same settings, the same directory."""
-        digest = hashlib.sha256(json.dumps(dataclasses.asdict(self), sort_keys=True).encode()).hexdigest()[:10]
+        digest = hashlib.sha256(json.dumps(self.identity(), sort_keys=True).encode()).hexdigest()[:10]
         cell = self.source["name"] or self.source["run_id"] or "genotype"
         return f"{self.space}-{self.dataset}-{cell}-s{self.settings['seed']}-{digest}"
 

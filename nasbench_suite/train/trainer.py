@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from rich.console import Console
 
-from nasbench_suite import records, registry
+from nasbench_suite import compiling, records, registry
 from nasbench_suite.train.ddp import Processes
 from nasbench_suite.devices import device_name
 from nasbench_suite.errors import UsageError
@@ -57,10 +57,17 @@ class Trainer:
             auxiliary=s.auxiliary_weight > 0, imagenet=config.dataset == "imagenet",
         ).to(procs.device, memory_format=torch.channels_last if self.channels_last else torch.preserve_format)
         self.params_mb = sum(p.numel() for n, p in self.model.named_parameters() if not n.startswith("auxiliary.")) / 1e6
-        self.opt = torch.optim.SGD(self.model.parameters(), s.lr, momentum=s.momentum, weight_decay=s.weight_decay)
+        # fused on CUDA: one kernel per step instead of a few per parameter
+        self.opt = torch.optim.SGD(self.model.parameters(), s.lr, momentum=s.momentum, weight_decay=s.weight_decay,
+                                   fused=cuda or None)
+        self.compile = compiling.resolve(config.compile, procs.device.type)
+        if self.compile != "off":  # drop-path's probability a tensor, so one graph serves every epoch
+            compiling.compile_modules(self.model.cells, self.compile)
+            self.model.drop_path_prob = torch.zeros((), device=procs.device)
         self.schedule = torch.optim.lr_scheduler.CosineAnnealingLR(self.opt, s.epochs)
         self.start_epoch, self.seconds, self.rows = 0, 0.0, []
         self.run_dir = self.step_model = None
+        self._compile_checked = False
 
     def _data(self):
         """The main process reads (and, if missing, fetches) the data first, then the others."""
@@ -117,7 +124,11 @@ class Trainer:
         s, procs = self.settings, self.procs
         start = time.perf_counter()
         torch.manual_seed(epoch_seed(s.seed, epoch) * 1000 + procs.rank)  # augmentation and drop-path
-        self.model.drop_path_prob = s.drop_path * epoch / s.epochs
+        drop_path = s.drop_path * epoch / s.epochs
+        if torch.is_tensor(self.model.drop_path_prob):
+            self.model.drop_path_prob.fill_(drop_path)
+        else:
+            self.model.drop_path_prob = drop_path
         lr = self.opt.param_groups[0]["lr"]
         train = self._train_epoch(epoch)
         self.schedule.step()
@@ -125,7 +136,7 @@ class Trainer:
         if not all(math.isfinite(v) for v in (*train.values(), *test.values())):
             raise UsageError(f"the loss became NaN or infinite in epoch {epoch + 1}; stopped, the last good "
                              f"checkpoint (epoch {epoch}) is kept in {self.run_dir}")
-        return {"epoch": epoch + 1, **train, **test, "lr": lr, "drop_path": self.model.drop_path_prob,
+        return {"epoch": epoch + 1, **train, **test, "lr": lr, "drop_path": drop_path,
                 "seconds": time.perf_counter() - start}
 
     def _train_epoch(self, epoch: int) -> dict:
@@ -135,12 +146,41 @@ class Trainer:
         steps = self.data.steps(s.batch_size)
         with self._progress(epoch, steps) as advance:
             for x, y in self.data.train_batches(epoch_seed(s.seed, epoch), s.batch_size):
-                loss, logits = train_step(self.step_model, self.opt, x, y, s, self.autocast)
+                loss, logits = self._step(x, y)
                 totals += torch.stack([loss.detach().float() * len(y), (logits.argmax(1) == y).sum().float()])
                 images += len(y)
                 advance()
         loss_sum, correct, count = self._sum(totals, images)
         return {"train_loss": loss_sum / count, "train_acc": 100 * correct / count}
+
+    def _step(self, x, y):
+        """One training step; the first of a compiled run guarded (compiling.first_step)."""
+        def step():
+            if self.compile == "reduce-overhead":  # CUDA graphs may reuse the last step's outputs
+                torch.compiler.cudagraph_mark_step_begin()
+            return train_step(self.step_model, self.opt, x, y, self.settings, self.autocast)
+
+        if self.compile == "off" or self._compile_checked:
+            return step()
+        found = compiling.first_step(step, self._state, self._load_state, self._go_eager, self.compile, self._say)
+        self._compile_checked = True
+        return found
+
+    def _state(self) -> dict:
+        return {"model": self.model.state_dict(), "opt": self.opt.state_dict()}
+
+    def _load_state(self, state):
+        self.model.load_state_dict(state["model"])
+        self.opt.load_state_dict(state["opt"])
+
+    def _go_eager(self):
+        compiling.uncompile(self.model.cells)
+        self.compile = "off"
+        self.model.drop_path_prob = float(self.model.drop_path_prob)  # as an eager run has it
+
+    def _say(self, line):
+        if self.procs.main:
+            console.print(line)
 
     @torch.no_grad()
     def evaluate(self) -> dict:
@@ -180,6 +220,7 @@ class Trainer:
             "train_seconds": self.seconds,
             "gpu_hours": self.seconds * self.procs.world / 3600 if cuda else None,
             "device": _device_name(self.procs),
+            "compile": self.compile,  # the mode that ran (config.compile is what was asked)
             "processes": self.procs.world,
             "versions": records.versions(),
             "config": dataclasses.asdict(c),
