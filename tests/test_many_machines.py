@@ -115,15 +115,35 @@ def test_two_sweeps_share_the_grid_and_the_leaderboard_from_the_storage_equals_t
     union = tmp_path / "union"
     for machine in (a, b):
         shutil.copytree(machine / "runs", union, dirs_exist_ok=True)
+    assert cli.main(["leaderboard", "--runs", str(union), "--out", str(tmp_path / "once"), "--format", "csv", "--no-plots"]) == 0
+    # A cell with two records, as a worker leaves it that died after writing its record and before
+    # its trial was marked done, the next attempt running elsewhere: a copy of a finished run under
+    # a new run id, in the directories and with a trial of its own in the storage.
+    original = union / trials[0].user_attrs["run_id"]
+    copy = union / f"{original.name}-again"
+    shutil.copytree(original, copy)
+    record = {**json.loads((copy / "record.json").read_text()), "run_id": copy.name}
+    (copy / "record.json").write_text(json.dumps(record))
+    study = load(pg)
+    trial = study.ask()
+    stored.store(trial, record, copy)
+    study.tell(trial, state=TrialState.FAIL)  # its heartbeat stopped
     assert cli.main(["leaderboard", "--runs", str(union), "--out", str(tmp_path / "from-runs")]) == 0
     assert cli.main(["leaderboard", "--storage", pg, "--out", str(tmp_path / "from-storage")]) == 0
-    same_leaderboards(tmp_path / "from-runs", tmp_path / "from-storage")
+    assert (tmp_path / "from-runs" / "leaderboard.csv").read_text() == (tmp_path / "once" / "leaderboard.csv").read_text()
+    for folder in ("from-runs", "from-storage"):  # the same finished time: the smaller run id counts
+        (line,) = [line for line in (tmp_path / folder / "leaderboard.md").read_text().splitlines() if copy.name in line]
+        assert f"the same cell as {original.name}, which finished first: each cell counts once" in line, line
+    same_leaderboards(tmp_path / "from-runs", tmp_path / "from-storage", differing=copy.name)
 
 
-def same_leaderboards(x: Path, y: Path) -> None:
+def same_leaderboards(x: Path, y: Path, differing: str | None = None) -> None:
+    """The same leaderboards, but for the line that says where the records came from and when,
+    and any that names `differing` (a skipped run: by its directory, or its study)."""
     for name in ("leaderboard.md", "leaderboard.csv", "leaderboard.html", "leaderboard.tex"):
-        def body(folder):  # all but the line that says where the records came from and when
-            return [line for line in (folder / name).read_text().splitlines() if "Compiled" not in line]
+        def body(folder):
+            lines = (folder / name).read_text().splitlines()
+            return [line for line in lines if "Compiled" not in line and not (differing and differing in line)]
         assert body(x) == body(y), name
     plots = sorted(p.name for p in (x / "plots").iterdir())
     assert plots == sorted(p.name for p in (y / "plots").iterdir()) and any(p.startswith("skip-count") for p in plots)
