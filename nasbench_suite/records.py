@@ -22,6 +22,20 @@ from pathlib import Path
 from nasbench_suite.errors import UsageError
 
 RECORD, CONFIG, METRICS, CHECKPOINT = "record.json", "config.json", "metrics.jsonl", "checkpoint.pt"
+# What a configuration says of the machine a run ran on (its paths, its device, how its steps
+# were compiled) or of who asked for it, not of what it computed.
+MACHINE_FIELDS = ("data_dir", "benchmark", "device", "compile", "tuning", "workers")
+
+
+def cell_identity(record: dict) -> str:
+    """What makes two finished records the same cell, whichever machine or directory ran them:
+    the kind, method, space, dataset and seed, what a training trained (its genotype and
+    source), and the resolved configuration without its machine fields. JSON, keys sorted."""
+    kind, config = record.get("kind", "search"), record.get("config")
+    if isinstance(config, dict):
+        config = {k: v for k, v in config.items() if k not in MACHINE_FIELDS}
+    keys = ("method", "space", "dataset", "seed") + (("genotype", "source") if kind == "train" else ())
+    return json.dumps({"kind": kind, **{k: record.get(k) for k in keys}, "config": config}, sort_keys=True)
 
 
 def write_atomic(path: Path, data: bytes) -> None:

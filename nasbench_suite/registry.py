@@ -1,7 +1,8 @@
 """The one place that imports every method and space, so their registries are complete.
 
-Names, settings classes and cell specs come from methods.configs and spaces.configs without
-torch, so `run` checks its flags before loading it; get_method and get_space load the modules.
+Names, settings classes, cell specs and a space's genotype text form come from
+methods.configs and spaces.configs without torch, so `run`, `train` and `describe` check their
+flags before loading it; get_method and get_space load the modules.
 """
 
 import importlib
@@ -45,6 +46,12 @@ def space_config(name: str) -> tuple[type, object]:
     if name not in space_configs.CONFIGS:
         raise UsageError(f"unknown search space {name!r}; choose from {', '.join(space_names())}")
     return space_configs.CONFIGS[name], space_configs.SPECS[name]
+
+
+def space_info(name: str):
+    """A space without its networks (name, text form, published cells), torch-free."""
+    space_config(name)  # an unknown name: the same one line
+    return space_configs.INFO[name]()
 
 
 def get_method(name: str):

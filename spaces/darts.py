@@ -24,7 +24,7 @@ from torch import nn
 from spaces import fused
 from spaces import genotypes as g
 from spaces.base import EdgeMix, SpaceError, active_ops, add_offsets, register_space
-from spaces.configs import SPECS, DartsConfig
+from spaces.configs import DartsConfig, DartsInfo
 from spaces.darts_ops import (
     AuxiliaryHead, DilConv, FactorizedReduce, ReLUConvBN, SepConv, batch_norm, drop_path, make_op,
 )
@@ -256,13 +256,8 @@ CIFAR_SIZE, IMAGENET_SIZE = (36, 20), (48, 14)
 
 
 @register_space
-class Darts:
-    name = "darts"
-    spec = SPECS["darts"]
-    Config = DartsConfig
+class Darts(DartsInfo):
     weight_decay, nesterov = 3e-4, False  # the DARTS protocol for the network weights
-    known_genotypes = g.PUBLISHED  # names `train` and `describe` accept for --genotype
-    evaluates_on_imagenet = True
 
     def supernet(self, config: DartsConfig, num_classes: int, fast: bool = True, aux_skip: bool = False) -> SearchNetwork:
         """aux_skip: every edge also holds DARTS-'s auxiliary skip, the identity, or on the
@@ -273,15 +268,6 @@ class Darts:
 
     def derive(self, scores: dict[str, torch.Tensor]) -> g.Genotype:
         return g.derive({t: s.detach().float().cpu().tolist() for t, s in scores.items()})
-
-    def parse(self, text: str) -> g.Genotype:
-        return g.parse_genotype(text)
-
-    def format(self, genotype: g.Genotype) -> str:
-        return g.format_genotype(genotype)
-
-    def describe(self, genotype: g.Genotype) -> dict:
-        return g.describe(genotype)
 
     def network(self, genotype: g.Genotype, num_classes: int = 10, channels: int | None = None, layers: int | None = None,
                 auxiliary: bool = False, imagenet: bool = False) -> EvalNetwork:

@@ -13,8 +13,8 @@ from torch import nn
 
 from spaces import fused
 from spaces import nb201_arch as arch
-from spaces.base import EdgeMix, SpaceError, active_ops, add_offsets, longest_path, register_space
-from spaces.configs import SPECS, NB201Config
+from spaces.base import EdgeMix, SpaceError, active_ops, add_offsets, register_space
+from spaces.configs import NB201Config, NB201Info
 
 
 class ReLUConvBN(nn.Sequential):
@@ -176,11 +176,7 @@ class Network(nn.Module):
 
 
 @register_space
-class NB201:
-    name = "nb201"
-    spec = SPECS["nb201"]
-    Config = NB201Config
-    has_benchmark = True  # a derived cell is looked up in the NAS-Bench-201 table
+class NB201(NB201Info):
     # The benchmark's own training protocol for the network weights.
     weight_decay, nesterov = 5e-4, True
 
@@ -192,21 +188,6 @@ class NB201:
     def derive(self, scores: dict[str, torch.Tensor]) -> tuple[str, ...]:
         """Each edge keeps its strongest operation, `none` included."""
         return tuple(arch.OPS[i] for i in scores["cell"].argmax(dim=1).tolist())
-
-    def parse(self, text: str) -> tuple[str, ...]:
-        return arch.parse_arch(text)
-
-    def format(self, genotype: tuple[str, ...]) -> str:
-        return arch.format_arch(genotype)
-
-    def describe(self, genotype: tuple[str, ...]) -> dict:
-        """Skip count, depth and conv depth (edges on the longest 0->3 path; none removed)."""
-        edges = [(s, d, op) for (s, d), op in zip(arch.EDGES, genotype) if op != "none"]
-        return {
-            "skip_count": {"cell": sum(op == "skip_connect" for op in genotype)},
-            "depth": {"cell": longest_path(edges, [0], [3], lambda op: 1)},
-            "conv_depth": {"cell": longest_path(edges, [0], [3], lambda op: int(op in arch.PARAMETRIC))},
-        }
 
     def network(self, genotype: tuple[str, ...], num_classes: int = 10, channels: int = 16, cells_per_stage: int = 5):
         return Network(lambda c: InferCell(genotype, c), channels, cells_per_stage, num_classes)

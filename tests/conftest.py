@@ -1,4 +1,5 @@
-"""Shared fixtures: the real data in ../shared/data, and tiny CIFAR-format files made on the spot."""
+"""Shared fixtures: the real data in ../shared/data, tiny CIFAR-format files made on the spot,
+and one throwaway PostgreSQL server for the whole session."""
 
 import os
 import pickle
@@ -38,6 +39,31 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def nb201_table(shared_data) -> Path:
     return NB201_TABLE
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """One PostgreSQL server for every test that needs one (started once: initdb and start take
+    seconds); under CI a server that cannot start fails those tests, elsewhere it skips them."""
+    from pg_server import Server, ServerError
+
+    try:
+        server = Server().start()
+    except (ServerError, OSError, subprocess.SubprocessError) as err:
+        if os.environ.get("CI"):
+            pytest.fail(f"cannot start the PostgreSQL test server: {err}", pytrace=False)
+        pytest.skip(f"no PostgreSQL test server here (under CI this fails): {err}")
+    yield server
+    server.stop()
+
+
+_databases = iter(range(10**6))
+
+
+@pytest.fixture
+def pg(pg_server) -> str:
+    """A fresh database on the session's server: its URL."""
+    return pg_server.create_database(f"t{next(_databases)}")
 
 
 def write_cifar10(folder: Path, n_train: int = 200, n_test: int = 50, seed: int = 0) -> Path:

@@ -26,6 +26,10 @@ from spaces.base import op_parameters, unkept_parameters
 # and both reduction cells.
 SMALLEST = {"nb201": {"init_channels": 4, "cells_per_stage": 1}, "darts": {"init_channels": 4, "layers": 3}}
 BATCH = 6
+# The images these steps see: 8x8 pixels go through both reductions of either space (8 -> 4 -> 2)
+# and cost a sixteenth of CIFAR's 32x32; what is compared (the same graph, the same numbers)
+# does not depend on the size, and the graphs are as static at one size as at another.
+SIDE = 8
 # aot_eager captures what eager does and the backward too; it is worth its cost on nb201 only.
 # Every method on nb201. On the darts space (about a minute a method here), one method per kind
 # of mix the compiled cells see: a dense weight per operation (darts; drnas, beta_darts and
@@ -60,7 +64,7 @@ def searcher(space_name, method_name, compile, backend="inductor", device="cpu")
 
 def batches(device="cpu"):
     gen = torch.Generator().manual_seed(1)
-    return [(torch.randn(BATCH, 3, 32, 32, generator=gen).to(device), (torch.arange(BATCH) % 10).to(device))
+    return [(torch.randn(BATCH, 3, SIDE, SIDE, generator=gen).to(device), (torch.arange(BATCH) % 10).to(device))
             for _ in range(2)]
 
 
@@ -136,7 +140,7 @@ def test_the_dense_form_of_a_mix_is_the_mix(space_name, method_name, fast, float
         else:
             assert dense[t].ops is None and dense[t].weights.shape == (space.spec.num_edges, space.spec.num_ops)
             assert dense[t].offsets is m.offsets and dense[t].aux_skip == m.aux_skip
-    x, y = torch.randn(4, 3, 32, 32), torch.arange(4)
+    x, y = torch.randn(4, 3, SIDE, SIDE), torch.arange(4)
     params, alphas = list(model.parameters()), list(method.alpha.values())
     results = []
     for form in (mix, dense):

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from nasbench_suite.data.files import DATASETS
-from nasbench_suite.data.cifar import Augment, balanced_subset, load_cifar, random_crop, search_split, cutout
+from nasbench_suite.data.cifar import Augment, Split, balanced_subset, cutout, load_cifar, random_crop, search_split, split_identity
 from nasbench_suite.errors import UsageError
 
 
@@ -35,6 +35,22 @@ def test_search_split_halves_every_class(shared_data):
     assert abs(len(w) - len(a)) <= 10
     # The halves are disjoint images.
     assert not any(torch.equal(x, y) for x in w.images[:20] for y in a.images[:20])
+
+
+def test_the_split_identity_changes_with_any_image_label_or_half(shared_data):
+    train = load_cifar("cifar10", shared_data)
+    w, a = search_split(train, 10, subset=100)
+    same = split_identity("cifar10", 100, *search_split(train, 10, subset=100))
+    assert split_identity("cifar10", 100, w, a) == same
+    assert same["weight_images"] == same["arch_images"] == 50
+    changed_pixel, changed_label = w.images.clone(), w.labels.clone()
+    changed_pixel[7, 1, 2, 3] ^= 1
+    changed_label[0] = (changed_label[0] + 1) % 10
+    others = [split_identity("cifar10", 100, Split(changed_pixel, w.labels), a),
+              split_identity("cifar10", 100, Split(w.images, changed_label), a),
+              split_identity("cifar10", 100, a, w),  # the halves swapped
+              split_identity("cifar10", 120, *search_split(train, 10, subset=120))]
+    assert len({same["images_sha256"], *(o["images_sha256"] for o in others)}) == 5
 
 
 def test_crop_moves_the_image_by_at_most_the_padding():

@@ -1,6 +1,9 @@
 """The real thing: `nasbench-suite run` on real CIFAR-10 images, looked up in the real table."""
 
+import gzip
+import hashlib
 import json
+import shutil
 
 import pytest
 
@@ -90,18 +93,34 @@ def test_a_table_without_the_derived_cell_the_run_finishes_and_says_so(tmp_path,
     assert record["benchmark"] is None
 
 
-def test_same_seed_same_genotype_from_the_command_line(tmp_path, shared_data):
-    def genotype(seed, out):
+def test_same_seed_same_genotype_and_the_same_data_identity_from_another_directory(tmp_path, shared_data):
+    """The same command twice, the second with the images in another directory (flat, not in
+    their official subfolder) and the embedded table passed as a copy elsewhere: the same
+    genotype and α, and the same record of what the data was, whatever the paths."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for batch in (shared_data / "cifar-10-batches-py").iterdir():
+        (elsewhere / batch.name).symlink_to(batch)
+    table = tmp_path / "copied-table.csv.gz"
+    shutil.copyfile(EMBEDDED, table)
+
+    def search(out, *where):
         result = cli(
             "run", "--method", "pr_darts", "--space", "nb201", "--epochs", "2", "--train-subset", "80",
-            "--batch-size", "8", "--init-channels", "4", "--cells-per-stage", "1", "--seed", seed,
-            "--data-dir", shared_data, "--out", out,
+            "--batch-size", "8", "--init-channels", "4", "--cells-per-stage", "1", "--seed", 3, "--out", out, *where,
         )
         assert result.returncode == 0, result.stderr
         run_dirs = sorted(out.iterdir(), key=lambda p: p.stat().st_mtime)
-        record = json.loads((run_dirs[-1] / "record.json").read_text())
-        return record["genotype"], record["alpha"]
+        return json.loads((run_dirs[-1] / "record.json").read_text())
 
     out = tmp_path / "runs"
-    assert genotype(3, out) == genotype(3, out)
+    here = search(out, "--data-dir", shared_data)
+    there = search(out, "--data-dir", elsewhere, "--benchmark", table)
     assert len(list(out.iterdir())) == 2  # two runs, two directories
+    assert (here["genotype"], here["alpha"]) == (there["genotype"], there["alpha"])
+    assert here["config"]["data_dir"] != there["config"]["data_dir"] and here["benchmark_table"] != there["benchmark_table"]
+    assert here["data"] == there["data"]
+    assert here["data"]["benchmark_sha256"] == hashlib.sha256(gzip.decompress(EMBEDDED.read_bytes())).hexdigest()
+    assert {k: here["data"][k] for k in ("dataset", "train_subset", "weight_images", "arch_images")} == {
+        "dataset": "cifar10", "train_subset": 80, "weight_images": 40, "arch_images": 40}
+    assert len(here["data"]["images_sha256"]) == 64 and "halved in file order" in here["data"]["split"]

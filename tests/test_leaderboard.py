@@ -150,6 +150,32 @@ def test_corrupt_and_unfinished_runs_are_skipped_with_their_reason(tmp_path):
     assert good.name not in reasons and sorted(p.name for p in out.iterdir()) == ["leaderboard.csv", "leaderboard.md", "plots"]
 
 
+def test_a_cell_with_two_records_counts_once_the_first_finished(tmp_path):
+    """A sweep whose worker dies between writing a record and marking its trial done can leave
+    one cell with two records, on two machines. The record that finished first counts, whatever
+    its run id, machine or paths; the other is listed as skipped, naming it."""
+    runs, train = tmp_path / "runs", tmp_path / "train"
+    first = {**search_record("darts", seed=0, test_acc=90.0, run_id="z-first"), "finished_at": "2026-01-01T10:00:00+00:00"}
+    again = {**search_record("darts", seed=0, test_acc=96.0, run_id="a-again"), "finished_at": "2026-01-01T11:00:00+00:00",
+             "device": "cuda:0 (NVIDIA H200)"}
+    again["config"] = {**again["config"], "data_dir": "/elsewhere/data", "benchmark": "/elsewhere/nb201.csv.gz", "device": "cuda"}
+    for record in (first, again, search_record("darts", seed=1, test_acc=94.0),
+                   {**search_record("darts", seed=0, test_acc=80.0, run_id="smaller-subset"),
+                    "config": {**first["config"], "train_subset": 100}}):
+        write_run(runs, record, epochs([0, 1]))
+    for error, at in ((3.0, "2026-01-02T00:00:00+00:00"), (2.0, "2026-01-01T00:00:00+00:00")):
+        write_run(train, {**training_record(error, name="darts_v2", run_id=None), "run_id": f"train-{error}", "finished_at": at})
+    board = board_of(runs, train)
+    rows = {row.label: row for section in board.sections for row in section.rows}
+    darts = csv_rows(board)["darts (train_subset=None)"]
+    assert darts["seeds"] == "2" and float(darts["cifar10_test_acc_mean"]) == pytest.approx(92.0)  # seeds 0 (90%) and 1 (94%)
+    assert rows["darts (train_subset=100)"].seeds == 1  # another setting: another cell
+    assert rows["darts_v2 cell, trained here"].metrics["test_error"].mean == pytest.approx(2.0)
+    reasons = {s.path.name: s.reason for s in board.skipped}
+    assert reasons == {"a-again": "the same cell as z-first, which finished first: each cell counts once",
+                       "train-3.0": "the same cell as train-2.0, which finished first: each cell counts once"}
+
+
 def test_bad_input_is_one_line_and_writes_nothing(tmp_path):
     for args in (["--runs", tmp_path / "missing"], ["--runs", tmp_path, "--format", "md,pdf"]):
         result = cli("leaderboard", *args, "--out", tmp_path / "out")

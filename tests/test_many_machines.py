@@ -3,9 +3,9 @@ results directory as if on separate machines, share one study; every cell or tri
 once, a SIGKILLed worker's cell is taken over and resumed; `leaderboard --storage` equals
 `leaderboard --runs` over the union of the directories; bad input is one line.
 
-The server is started in a temporary directory (tests/pg_server.py). Where it cannot start,
-the tests fail with the reason under CI (the CI variable set) and are skipped, with the
-reason, elsewhere.
+One server per test session (conftest.py's `pg_server`, tests/pg_server.py), each test on a
+fresh database. Where it cannot start, the tests fail with the reason under CI (the CI
+variable set) and are skipped, with the reason, elsewhere.
 """
 
 import json
@@ -27,31 +27,11 @@ from nasbench_suite import cli
 from nasbench_suite.sweep import claims
 from nasbench_suite.tune import storage as tune_storage
 from nasbench_suite.tune import stored
-from pg_server import Server, ServerError
 
 TINY = ["--space", "nb201", "--init-channels", "4", "--cells-per-stage", "1", "--train-subset", "40", "--batch-size", "8",
         "--data-dir", SHARED_DATA, "--benchmark", NB201_TABLE]
 
 
-@pytest.fixture(scope="module")
-def server():
-    try:
-        s = Server().start()
-    except (ServerError, OSError, subprocess.SubprocessError) as err:
-        if os.environ.get("CI"):
-            pytest.fail(f"cannot start the PostgreSQL test server: {err}", pytrace=False)
-        pytest.skip(f"no PostgreSQL test server here (under CI this fails): {err}")
-    yield s
-    s.stop()
-
-
-_databases = iter(range(10**6))
-
-
-@pytest.fixture
-def pg(server) -> str:
-    """A fresh database on the server: its URL."""
-    return server.create_database(f"t{next(_databases)}")
 
 
 def start(machine: Path, *argv) -> subprocess.Popen:
@@ -69,7 +49,7 @@ def finish(*procs, timeout=240) -> list[str]:
     return outs
 
 
-def sweep_argv(url: str, machine: Path, *extra, methods="darts,pr_darts", seeds="0-2", epochs=1) -> list:
+def sweep_argv(url: str, machine: Path, *extra, methods="darts,pr_darts", seeds="0-1", epochs=1) -> list:
     return ["sweep", "--method", methods, "--seed", seeds, "--epochs", epochs, *TINY, "--storage", url,
             "--out", machine / "runs", "--sweep-dir", machine / "sweeps", *extra]
 
@@ -94,13 +74,13 @@ def cell_key(record: dict) -> str:
     return f"method={record['method']} space={record['space']} dataset={record['dataset']} seed={record['seed']}"
 
 
-def test_two_sweeps_share_the_grid_and_the_leaderboard_from_the_storage_equals_the_union(pg, tmp_path):
+def test_two_sweeps_share_the_grid_and_the_leaderboard_from_the_storage_equals_the_union(pg, tmp_path, capsys):
     a, b = tmp_path / "machine-a", tmp_path / "machine-b"
     finish(start(a, *sweep_argv(pg, a)), start(b, *sweep_argv(pg, b)))
     study = load(pg)
     trials = [t for t in study.get_trials() if "cell" in t.user_attrs]  # a trial that lost every race holds none
     assert sorted(t.user_attrs["cell"] for t in trials) == sorted(
-        f"method={m} space=nb201 dataset=cifar10 seed={s}" for m in ("darts", "pr_darts") for s in range(3))
+        f"method={m} space=nb201 dataset=cifar10 seed={s}" for m in ("darts", "pr_darts") for s in range(2))
     assert all(t.state == TrialState.COMPLETE and t.user_attrs["attempt"] == 1 for t in trials)
     found = records_under(a, b)
     assert sorted(cell_key(r) for r in found.values()) == sorted(t.user_attrs["cell"] for t in trials)  # each once
@@ -108,22 +88,43 @@ def test_two_sweeps_share_the_grid_and_the_leaderboard_from_the_storage_equals_t
         assert stored.read(t.user_attrs)["record"] == found[t.user_attrs["run_id"]]
     print("cells per machine:", [len(list((m / "runs").glob("*/record.json"))) for m in (a, b)])
 
-    again = start(a, *sweep_argv(pg, a))  # the same command again runs nothing
-    (out,) = finish(again)
-    assert "6 done" in out and "starting" not in out and len(records_under(a, b)) == 6
+    capsys.readouterr()
+    assert cli.main([str(x) for x in sweep_argv(pg, a)]) == 0  # the same command again runs nothing
+    out = capsys.readouterr().out
+    assert "4 done" in out and "starting" not in out and len(records_under(a, b)) == 4
 
     union = tmp_path / "union"
     for machine in (a, b):
         shutil.copytree(machine / "runs", union, dirs_exist_ok=True)
+    assert cli.main(["leaderboard", "--runs", str(union), "--out", str(tmp_path / "once"), "--format", "csv", "--no-plots"]) == 0
+    # A cell with two records, as a worker leaves it that died after writing its record and before
+    # its trial was marked done, the next attempt running elsewhere: a copy of a finished run under
+    # a new run id, in the directories and with a trial of its own in the storage.
+    original = union / trials[0].user_attrs["run_id"]
+    copy = union / f"{original.name}-again"
+    shutil.copytree(original, copy)
+    record = {**json.loads((copy / "record.json").read_text()), "run_id": copy.name}
+    (copy / "record.json").write_text(json.dumps(record))
+    study = load(pg)
+    trial = study.ask()
+    stored.store(trial, record, copy)
+    study.tell(trial, state=TrialState.FAIL)  # its heartbeat stopped
     assert cli.main(["leaderboard", "--runs", str(union), "--out", str(tmp_path / "from-runs")]) == 0
     assert cli.main(["leaderboard", "--storage", pg, "--out", str(tmp_path / "from-storage")]) == 0
-    same_leaderboards(tmp_path / "from-runs", tmp_path / "from-storage")
+    assert (tmp_path / "from-runs" / "leaderboard.csv").read_text() == (tmp_path / "once" / "leaderboard.csv").read_text()
+    for folder in ("from-runs", "from-storage"):  # the same finished time: the smaller run id counts
+        (line,) = [line for line in (tmp_path / folder / "leaderboard.md").read_text().splitlines() if copy.name in line]
+        assert f"the same cell as {original.name}, which finished first: each cell counts once" in line, line
+    same_leaderboards(tmp_path / "from-runs", tmp_path / "from-storage", differing=copy.name)
 
 
-def same_leaderboards(x: Path, y: Path) -> None:
+def same_leaderboards(x: Path, y: Path, differing: str | None = None) -> None:
+    """The same leaderboards, but for the line that says where the records came from and when,
+    and any that names `differing` (a skipped run: by its directory, or its study)."""
     for name in ("leaderboard.md", "leaderboard.csv", "leaderboard.html", "leaderboard.tex"):
-        def body(folder):  # all but the line that says where the records came from and when
-            return [line for line in (folder / name).read_text().splitlines() if "Compiled" not in line]
+        def body(folder):
+            lines = (folder / name).read_text().splitlines()
+            return [line for line in lines if "Compiled" not in line and not (differing and differing in line)]
         assert body(x) == body(y), name
     plots = sorted(p.name for p in (x / "plots").iterdir())
     assert plots == sorted(p.name for p in (y / "plots").iterdir()) and any(p.startswith("skip-count") for p in plots)
@@ -135,14 +136,14 @@ def test_two_tune_commands_share_one_study_and_store_their_records(pg, tmp_path)
     a, b = tmp_path / "machine-a", tmp_path / "machine-b"
 
     def argv(machine):
-        return ["tune", "--method", "pr_darts", "--epochs", 1, *TINY, "--trials", 2, "--storage", pg, "--study", "shared",
+        return ["tune", "--method", "pr_darts", "--epochs", 1, *TINY, "--trials", 1, "--storage", pg, "--study", "shared",
                 "--out", machine / "runs", "--tuning-dir", machine / "tuning"]
 
     finish(start(a, *argv(a)), start(b, *argv(b)))
     trials = load(pg, "shared").get_trials()
-    assert [t.state for t in trials] == [TrialState.COMPLETE] * 4
+    assert [t.state for t in trials] == [TrialState.COMPLETE] * 2
     found = records_under(a, b)
-    assert sorted(found) == sorted(t.user_attrs["run_id"] for t in trials)  # four runs, each once
+    assert sorted(found) == sorted(t.user_attrs["run_id"] for t in trials)  # two runs, each once
     for t in trials:
         assert stored.read(t.user_attrs)["record"] == found[t.user_attrs["run_id"]]
         assert t.value == found[t.user_attrs["run_id"]]["benchmark"]["cifar10_valid_acc"]
@@ -188,9 +189,9 @@ def test_a_sigkilled_workers_cell_is_taken_over_and_resumed_from_its_checkpoint(
     assert attempts[1].user_attrs["run_dir"] == victim.user_attrs["run_dir"]  # the same directory, continued
     assert "resuming at epoch" in out
     assert sorted(t.user_attrs["cell"] for t in trials if t.state == TrialState.COMPLETE) == [
-        f"method=pr_darts space=nb201 dataset=cifar10 seed={s}" for s in range(3)]
+        f"method=pr_darts space=nb201 dataset=cifar10 seed={s}" for s in range(2)]
     found = records_under(a, b)  # nothing counted twice: one finished run per cell, on either machine
-    assert sorted(cell_key(r) for r in found.values()) == [f"method=pr_darts space=nb201 dataset=cifar10 seed={s}" for s in range(3)]
+    assert sorted(cell_key(r) for r in found.values()) == [f"method=pr_darts space=nb201 dataset=cifar10 seed={s}" for s in range(2)]
     rows = [json.loads(line) for line in (Path(victim.user_attrs["run_dir"]) / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in rows] == list(range(1, epochs + 1))
 
@@ -235,13 +236,13 @@ def test_a_study_made_by_another_command_or_grid_is_refused(pg, tmp_path, capsys
     assert not (tmp_path / "runs").exists()
 
 
-def test_a_wrong_url_or_a_server_that_is_down_is_one_line(server, tmp_path, capsys):
-    down = server.url().replace(f":{server.port}/", f":{free_port()}/")
+def test_a_wrong_url_or_a_server_that_is_down_is_one_line(pg_server, tmp_path, capsys):
+    down = pg_server.url().replace(f":{pg_server.port}/", f":{free_port()}/")
     one_line_error(capsys, sweep_argv("nosuchdb://x", tmp_path), "cannot open storage nosuchdb://x")
     one_line_error(capsys, sweep_argv(down, tmp_path), "Connection refused")
-    one_line_error(capsys, ["leaderboard", "--storage", server.url("no_such_database"), "--out", tmp_path / "lb"],
+    one_line_error(capsys, ["leaderboard", "--storage", pg_server.url("no_such_database"), "--out", tmp_path / "lb"],
                    'database "no_such_database" does not exist')
-    one_line_error(capsys, ["leaderboard", "--storage", server.url(), "--study", "nope", "--out", tmp_path / "lb"], "no study nope in")
+    one_line_error(capsys, ["leaderboard", "--storage", pg_server.url(), "--study", "nope", "--out", tmp_path / "lb"], "no study nope in")
     assert not (tmp_path / "runs").exists()
 
 

@@ -7,6 +7,7 @@ tensor operations, so there are no loader workers and no host round trips.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -79,6 +80,22 @@ def search_split(train: Split, num_classes: int, subset: int | None) -> tuple[Sp
     if len(a_idx) == 0:
         raise UsageError("too few training images to split into a weight half and an architecture half")
     return Split(train.images[w_idx], train.labels[w_idx]), Split(train.images[a_idx], train.labels[a_idx])
+
+
+SPLIT_RULE = ("the first train_subset images of each class in file order (all images without it), each class "
+              "then halved in file order: the first half steps the weights, the second α")
+
+
+def split_identity(dataset: str, subset: int | None, weight_half: Split, arch_half: Split) -> dict:
+    """What identifies a search's images wherever their files lie: the dataset, the subset, how
+    the halves are drawn, and the sha256 of both halves' pixels and labels (uint8 and int64
+    little-endian, in order, weight half first)."""
+    digest = hashlib.sha256()
+    for half in (weight_half, arch_half):
+        digest.update(half.images.cpu().contiguous().numpy())
+        digest.update(np.ascontiguousarray(half.labels.cpu().numpy(), dtype="<i8"))
+    return {"dataset": dataset, "train_subset": subset, "split": SPLIT_RULE, "weight_images": len(weight_half),
+            "arch_images": len(arch_half), "images_sha256": digest.hexdigest()}
 
 
 class Augment:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import gzip
+import hashlib
 import json
 import math
 import re
@@ -56,6 +57,12 @@ class Table:
 
     def __len__(self):
         return len(self._lines)
+
+    @functools.cached_property
+    def sha256(self) -> str:
+        """Of the table's CSV text, uncompressed (`gzip -dc FILE | sha256sum`): the same for the
+        same table whatever its path, file name or compression."""
+        return hashlib.sha256(self._text.encode()).hexdigest()
 
     def lookup(self, arch: str) -> dict | None:
         """index, arch and every metric of a cell (empty as None), or None when the table lacks it."""

@@ -70,7 +70,33 @@ def collect(runs_dir: Path, train_dir: Path | None) -> Collection:
             found.trainings.append(Training(path, check_training(read_record(path))))
         except RecordError as err:
             found.skipped.append(Skipped(path, str(err)))
+    return count_once(found)
+
+
+def count_once(found: Collection) -> Collection:
+    """One record per cell (records.cell_identity): a sweep whose worker died between writing
+    a record and marking its trial done can leave a cell with two. The one that finished first
+    counts (then the smaller run id: the same choice from any directory or storage); the other
+    is listed as skipped, naming the one it repeats."""
+    def first_of_each(items):
+        first = {}
+        finished = lambda i: (str(i.record.get("finished_at") or "~"), _run_id(i))  # noqa: E731  (no time: last)
+        for item in sorted(items, key=finished):
+            key = records.cell_identity(item.record)
+            if key in first:
+                found.skipped.append(Skipped(item.path, f"the same cell as {_run_id(first[key])}, which finished first: "
+                                                        "each cell counts once"))
+            else:
+                first[key] = item
+        kept = {id(i) for i in first.values()}
+        return [i for i in items if id(i) in kept]  # in the order read
+
+    found.runs, found.trainings = first_of_each(found.runs), first_of_each(found.trainings)
     return found
+
+
+def _run_id(item) -> str:
+    return str(item.record.get("run_id") or item.path.name)
 
 
 def _run_dirs(root: Path) -> list[Path]:

@@ -5,8 +5,9 @@ builds from run directories: `leaderboard --storage URL` gives the tables and pl
 Every trial of every study (or of --study NAME) that holds a stored record counts (sweep,
 sweep-train and tune trials alike), checked as a record.json is; one run is counted once
 even where two trials hold it (a worker died after its record was stored, and the next
-attempt found the finished directory). The per-epoch plots draw the skip counts and depths
-stored beside each record.
+attempt found the finished directory), and one cell once even where two runs hold it (the
+next attempt could not reach the directory: collect.count_once). The per-epoch plots draw
+the skip counts and depths stored beside each record.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from nasbench_suite.errors import UsageError
-from nasbench_suite.report.collect import Collection, RecordError, SearchRun, Skipped, Training, check_search, check_training
+from nasbench_suite.report.collect import (Collection, RecordError, SearchRun, Skipped, Training, check_search, check_training,
+                                           count_once)
 from nasbench_suite.tune import storage, stored
 
 
@@ -33,7 +35,7 @@ def collect(url: str, study: str | None = None) -> Collection:
     except sqlalchemy.exc.SQLAlchemyError as err:
         first = str(getattr(err, "orig", None) or err).splitlines()
         raise UsageError(f"cannot read {storage.shown_url(url)}: {first[0] if first else type(err).__name__}")
-    return found
+    return count_once(found)
 
 
 def _add(found: Collection, seen: set, study: str, trial) -> None:

@@ -38,6 +38,7 @@ class Prepared:
     searcher: Searcher
     table: Table | None
     device: torch.device
+    data: dict  # what identifies the images and the table wherever they lie (the record's "data")
 
 
 def prepare(config: RunConfig) -> Prepared:
@@ -54,12 +55,14 @@ def prepare(config: RunConfig) -> Prepared:
     fmt = cifar.dataset_format(config.dataset)
     train = cifar.load_cifar(config.dataset, Path(config.data_dir))
     weight_half, arch_half = cifar.search_split(train, fmt.num_classes, config.train_subset)
+    data = {**cifar.split_identity(config.dataset, config.train_subset, weight_half, arch_half),
+            "benchmark_sha256": table.sha256 if table else None}
     torch.manual_seed(settings.seed)  # α and the supernet's weights start from the seed
     method = method_cls(space.spec, method_cls.Config(**config.method_config))
     space_config = space.Config(**config.space_config)
     searcher = Searcher(space, space_config, method, settings, device, weight_half, arch_half, fmt, compile=config.compile,
                         say=console.print)
-    return Prepared(config, space, method, searcher, table, device)
+    return Prepared(config, space, method, searcher, table, device, data)
 
 
 def start_run(config: RunConfig, out: Path, on_epoch=None, on_start=None) -> dict:
@@ -167,6 +170,7 @@ def make_record(p: Prepared, rows: list[dict], seconds: float, run_dir: Path) ->
         "config": dataclasses.asdict(p.config),
         "benchmark": last.get("benchmark"),
         "benchmark_table": str(p.table.path) if p.table else None,
+        "data": p.data,
         "alpha": {t: a.detach().cpu() for t, a in p.method.alpha.items()},
         "alpha_init": {t: a.cpu() for t, a in p.searcher.alpha_init.items()},
         "alpha_movement": last["alpha_movement"],

@@ -16,7 +16,7 @@ from nasbench_suite import flags, records, registry
 from nasbench_suite.errors import UsageError
 from nasbench_suite.sweep import grid
 
-MACHINE_FIELDS = ("data_dir", "benchmark", "device", "compile", "tuning", "workers")
+MACHINE_FIELDS = records.MACHINE_FIELDS
 
 
 def _identity(config) -> dict:

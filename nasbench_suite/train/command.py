@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 from pathlib import Path
 
 from nasbench_suite import compiling, records, registry
@@ -54,7 +55,7 @@ def config_from_args(args: argparse.Namespace, world: int = 1) -> TrainConfig:
     """The resolved configuration, its settings checked (the data is checked by the Trainer)."""
     if not args.space or not args.genotype:
         raise UsageError("train needs --space and --genotype (or --resume RUN_DIR)")
-    space = registry.get_space(args.space)
+    space = registry.space_info(args.space)  # torch-free: the flags are checked before torch loads
     if getattr(space, "has_benchmark", False):
         raise UsageError(f"the {space.name} space's cells are looked up in its benchmark, not trained: use `lookup`")
     if args.dataset == "imagenet":
@@ -98,11 +99,12 @@ def prepare(args: argparse.Namespace, world: int = 1) -> tuple[TrainConfig, Path
 
 
 def main(args: argparse.Namespace) -> int:
+    # every flag checked before torch loads; the process count as torchrun sets it (ddp.start reads the same)
+    config, run_dir = prepare(args, int(os.environ.get("WORLD_SIZE", "1")))
     from nasbench_suite.train import ddp, trainer
 
     procs = ddp.start(args.device)
     try:
-        config, run_dir = prepare(args, procs.world)
         if (run_dir / records.RECORD).is_file():
             if procs.main:
                 trainer.report_finished(run_dir)

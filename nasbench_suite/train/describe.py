@@ -26,10 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def describe(space, genotype, dataset: str) -> dict:
-    """The cell statistics and the evaluation network's size."""
+    """The cell statistics and the evaluation network's size (dataset: one the space evaluates on)."""
     imagenet = dataset == "imagenet"
-    if imagenet and not getattr(space, "evaluates_on_imagenet", False):
-        raise UsageError(f"the {space.name} space has no ImageNet network")
     options = {"imagenet": True} if imagenet else {}
     network = space.network(genotype, NUM_CLASSES[dataset], **options)
     return {
@@ -66,8 +64,11 @@ def multiply_adds(model, image_size: int) -> int:
 
 
 def main(args: argparse.Namespace) -> int:
+    checked = registry.space_info(args.space)  # the space, genotype and dataset are checked before torch loads
+    genotype, source = genotype_arg.resolve(checked, args.genotype)
+    if args.dataset == "imagenet" and not getattr(checked, "evaluates_on_imagenet", False):
+        raise UsageError(f"the {checked.name} space has no ImageNet network")
     space = registry.get_space(args.space)
-    genotype, source = genotype_arg.resolve(space, args.genotype)
     info = {"space": space.name, "genotype": space.format(genotype), "source": source, "dataset": args.dataset,
             **describe(space, genotype, args.dataset)}
     if args.json:
