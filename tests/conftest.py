@@ -16,6 +16,11 @@ NB201_TABLE = SHARED_DATA / "nb201" / "nb201.csv.gz"
 
 # Tests never download: a missing dataset must fail with its one line, not fetch 140 MB.
 os.environ["NASBENCH_OFFLINE"] = "1"
+# Under pytest-xdist (pyproject's addopts: two workers, a file each) every worker, and every
+# process it starts, computes on one thread: two processes of two threads each on two cores
+# stall each other's spin-waits, and tiny models gain nothing from a second thread.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = "1"
 
 
 @pytest.fixture
