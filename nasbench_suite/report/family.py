@@ -145,12 +145,9 @@ def members(row: FamilyRow, family: Family, runs: list[SearchRun]) -> list[Searc
     """The row's runs of the family's seeds: same method, space, dataset and settings."""
     if row.identity is None:
         return []
-    found = {}
-    for r in sorted(runs, key=lambda r: r.run_id):  # one run a seed, should a seed have run twice
-        if (r.record["method"] == row.method and r.record["seed"] in family.seeds
-                and {"space": r.record["space"], "dataset": r.record["dataset"], **settings_of(r.record)} == row.identity):
-            found.setdefault(r.record["seed"], r)
-    return [found[s] for s in sorted(found)]
+    found = [r for r in runs if r.record["method"] == row.method and r.record["seed"] in family.seeds
+             and {"space": r.record["space"], "dataset": r.record["dataset"], **settings_of(r.record)} == row.identity]
+    return sorted(found, key=lambda r: r.record["seed"])  # collect() has counted each cell once
 
 
 def value(run: SearchRun, metric: str, trainings: list[Training]) -> float | None:

@@ -124,6 +124,9 @@ def _sampler_seed(plan, index: int) -> int:
     return zlib.crc32(key.encode())
 
 
+RECORD_ATTRS = ("genotype", "skip_count", "depth", "conv_depth", "params_mb", "search_seconds")  # kept with each search
+
+
 def run_trial(trial: optuna.Trial, plan) -> float:
     """One search per seed with the sampled weights; the mean of their objective values.
 
@@ -160,6 +163,3 @@ def run_trial(trial: optuna.Trial, plan) -> float:
             if key not in ("seed", "value"):
                 trial.set_user_attr(key, v)
     return math.fsum(r["value"] for r in results) / len(results)
-
-
-RECORD_ATTRS = ("genotype", "skip_count", "depth", "conv_depth", "params_mb", "search_seconds")
