@@ -19,13 +19,9 @@ well past the 0.1 the leaderboard asks of a search), everything else the suite's
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from grid import ROOT, SHARED_DATA, claim, run, search_dir, seeds
+
 OUT = ROOT / "results" / "nb201-cpu" / "runs"
 PROTOCOL = ["--space", "nb201", "--epochs", "20", "--batch-size", "64", "--train-subset", "5000",
             "--arch-lr", "5e-3", "--init-channels", "8", "--cells-per-stage", "5"]
@@ -52,80 +48,27 @@ ROWS = [
 ]
 
 
-def seeds(text: str) -> list[int]:
-    low, _, high = text.partition("-")
-    return list(range(int(low), int(high or low) + 1))
-
-
-def expected_config(method: str, seed: int, flags: list[str]) -> dict:
-    """The resolved configuration `run` would write for this cell (defaults included)."""
-    from nasbench_suite.search import command
-
-    parser = argparse.ArgumentParser()
-    command.add_arguments(parser)
-    config = command.config_from_args(parser.parse_args(["--method", method, "--seed", str(seed), *flags]))
-    return {"method_config": config.method_config, "space_config": config.space_config, "settings": config.settings}
-
-
-def run_dir_of(method: str, seed: int, flags: list[str]) -> Path | None:
-    """The run directory of this cell, finished or not: the same method and resolved settings."""
-    wanted = expected_config(method, seed, flags)
-    for config_path in sorted(OUT.glob(f"{method}-nb201-s{seed}-*/config.json")):
-        config = json.loads(config_path.read_text())
-        if all(config[k] == v for k, v in wanted.items()):
-            return config_path.parent
-    return None
-
-
-def claim(cell: str) -> bool:
-    """Take the cell unless a live process of this script holds it (O_EXCL: one winner)."""
-    path = OUT.parent / ".claims" / cell
-    path.parent.mkdir(parents=True, exist_ok=True)
-    for _ in range(2):
-        try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            os.write(fd, str(os.getpid()).encode())
-            os.close(fd)
-            return True
-        except FileExistsError:
-            try:
-                owner = int(path.read_text() or 0)
-                alive = owner == os.getpid() or "nb201_cpu" in Path(f"/proc/{owner}/cmdline").read_text()
-            except (OSError, ValueError):
-                alive = False
-            if alive:
-                return owner == os.getpid()
-            path.unlink(missing_ok=True)  # its process died: take it over
-    return False
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="0-4")
-    parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data"))
-    parser.add_argument("--benchmark", default=str(ROOT.parent / "shared" / "data" / "nb201" / "nb201.csv.gz"))
+    parser.add_argument("--data-dir", default=str(SHARED_DATA))
+    parser.add_argument("--benchmark", default=str(SHARED_DATA / "nb201" / "nb201.csv.gz"))
     parser.add_argument("--rows", help="comma-separated row names (default: all)")
     args = parser.parse_args()
     rows = [r for r in ROWS if not args.rows or r[0] in args.rows.split(",")]
     cells = [(seed, row) for seed in seeds(args.seeds) for row in rows]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
     for seed, (name, method, flags) in cells:
         try:
-            existing = run_dir_of(method, seed, [*PROTOCOL, *flags])
+            existing = search_dir(OUT, "nb201", method, seed, [*PROTOCOL, *flags])
         except Exception as err:  # a method this checkout does not have yet: its cells wait for a later pass
             print(f"{name} seed {seed}: skipped ({err})", flush=True)
             continue
-        if existing and (existing / "record.json").exists() or not claim(f"{name}-s{seed}"):
+        if existing and (existing / "record.json").exists() or not claim(OUT.parent / ".claims", f"{name}-s{seed}"):
             continue
-        base = [sys.executable, "-m", "nasbench_suite", "run"]
-        if existing:
-            command = [*base, "--resume", str(existing)]
-        else:
-            command = [*base, "--method", method, "--seed", str(seed), *PROTOCOL, *flags,
-                       "--data-dir", args.data_dir, "--benchmark", args.benchmark, "--out", str(OUT)]
         print(f"{name} seed {seed}: {'resume' if existing else 'start'}", flush=True)
-        if subprocess.run(command, env=env).returncode != 0:
-            print(f"{name} seed {seed} failed; going on", flush=True)
+        run(["run", "--resume", str(existing)] if existing else
+            ["run", "--method", method, "--seed", str(seed), *PROTOCOL, *flags,
+             "--data-dir", args.data_dir, "--benchmark", args.benchmark, "--out", str(OUT)], f"{name} seed {seed}")
     return 0
 
 

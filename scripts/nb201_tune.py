@@ -27,7 +27,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from nb201_cpu import PROTOCOL, ROOT
+from grid import ROOT, SHARED_DATA
+from nb201_cpu import PROTOCOL
 
 OUT = ROOT / "results" / "nb201-cpu" / "tune"
 SEEDS = "100,101"
@@ -46,8 +47,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--method", choices=sorted(RANGES), required=True)
     parser.add_argument("--complete", type=int, default=20, help="finished trials the study should hold (default 20)")
-    parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data"))
-    parser.add_argument("--benchmark", default=str(ROOT.parent / "shared" / "data" / "nb201" / "nb201.csv.gz"))
+    parser.add_argument("--data-dir", default=str(SHARED_DATA))
+    parser.add_argument("--benchmark", default=str(SHARED_DATA / "nb201" / "nb201.csv.gz"))
     args = parser.parse_args()
     command = [sys.executable, "-m", "nasbench_suite", "tune", "--method", args.method, *PROTOCOL, *RANGES[args.method],
                "--seeds", SEEDS, "--pruner", "median", "--objective", "benchmark", "--trials", "1",

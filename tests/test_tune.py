@@ -18,6 +18,7 @@ from optuna.trial import TrialState
 from nasbench_suite import cli
 from nasbench_suite.tune import report as tune_report
 from nasbench_suite.tune import storage as tune_storage
+from nasbench_suite.tune import stored as tune_stored
 from conftest import NB201_TABLE, ROOT, SHARED_DATA
 
 TINY = ["--init-channels", "4", "--cells-per-stage", "1", "--train-subset", "20", "--batch-size", "10"]
@@ -87,6 +88,9 @@ def test_best_json_holds_the_best_trials_weights(three_trials):
     assert best["value"] == winner.value and best["weights"] == winner.params
     assert best["run_flags"].split() == [x for n, v in winner.params.items() for x in (f"--{n}", f"{v:.6g}")]
     assert best["importance"] is None and "at least 10" in best["importance_note"]
+    # the summary shows the trial's attributes, not its stored records' text (the study keeps those)
+    assert best["trial_attrs"]["run_id"] == winner.user_attrs["run_id"] and tune_stored.read(winner.user_attrs)
+    assert not [k for k in best["trial_attrs"] if "record_part" in k]
 
 
 def test_rerunning_the_command_adds_trials_to_the_same_study(three_trials, table):

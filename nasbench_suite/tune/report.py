@@ -13,7 +13,7 @@ from rich.table import Table
 
 from nasbench_suite import records
 
-from nasbench_suite.tune import storage
+from nasbench_suite.tune import storage, stored
 from nasbench_suite.errors import UsageError
 
 console = Console(highlight=False, soft_wrap=True)
@@ -135,7 +135,7 @@ def best_record(plan, best: FrozenTrial, counts: dict, importance: dict | None, 
         "weights": dict(best.params),
         "run_flags": " ".join(f"--{name} {value:.6g}" for name, value in best.params.items()),
         "method_config": config.method_config,
-        "trial_attrs": dict(best.user_attrs),
+        "trial_attrs": stored.without_records(best.user_attrs),
         "trials": counts,
         "importance": importance,
         "importance_note": note or None,

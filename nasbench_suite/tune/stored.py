@@ -12,6 +12,7 @@ count sees every part. Torch-free.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from nasbench_suite import records
@@ -45,6 +46,12 @@ def store(trial, record: dict, run_dir: Path, index: int = 0) -> None:
     for i, part in enumerate(parts):
         trial.set_user_attr(f"{_prefix(index)}record_part_{i}", part)
     trial.set_user_attr(_prefix(index) + PARTS, len(parts))
+
+
+def without_records(attrs: dict) -> dict:
+    """A trial's user attributes less the stored records' text, which the study and the run
+    directories keep: what a summary (best.json) shows of the trial."""
+    return {k: v for k, v in attrs.items() if not re.fullmatch(r"(run\d+_)?record_part(s|_\d+)", k)}
 
 
 def read_all(attrs: dict) -> list[dict]:
