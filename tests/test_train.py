@@ -97,6 +97,23 @@ def search_record(tmp_path, **fields):
     return run
 
 
+def test_testing_every_second_epoch_trains_the_same_weights(shared_data, tmp_path):
+    argv = ["--space", "darts", "--genotype", "darts_v2", "--epochs", "3", *TINY, "--data-dir", shared_data, "--device", "cpu"]
+    for every in (1, 2):
+        assert train.main(train_args(*argv, "--test-every", every, "--out", tmp_path / str(every))) == 0
+    (each,), (second,) = ((tmp_path / d).iterdir() for d in ("1", "2"))
+    assert each.name == second.name  # the same training, so the same run directory
+    rows = {d: records.read_jsonl(run_dir / records.METRICS) for d, run_dir in (("1", each), ("2", second))}
+    assert [r["test_acc"] is None for r in rows["2"]] == [True, False, False]  # epoch 2, and the last
+    for row, same in zip(rows["2"], rows["1"]):
+        assert row["train_loss"] == same["train_loss"] and row["test_acc"] in (None, same["test_acc"])
+    records_ = [json.loads((d / records.RECORD).read_text()) for d in (each, second)]
+    assert records_[0]["test_acc"] == records_[1]["test_acc"] and records_[1]["config"]["test_every"] == 2
+    weights = [torch.load(d / records.CHECKPOINT, weights_only=True)["model"] for d in (each, second)]
+    for name, tensor in weights[0].items():
+        torch.testing.assert_close(tensor, weights[1][name], rtol=0, atol=0, msg=name)
+
+
 def test_genotype_from_a_search_run_a_name_or_text(tmp_path):
     space = Darts()
     run = search_record(tmp_path)
@@ -117,6 +134,7 @@ def test_genotype_from_a_search_run_a_name_or_text(tmp_path):
         (["--genotype", "pr_darts", "--dataset", "imagenet", "--data-dir", "/nonexistent"], "no ImageNet folder at /nonexistent"),
         (["--genotype", "pr_darts", "--batch-size", "0"], "--batch-size must be at least 1"),
         (["--genotype", "pr_darts", "--drop-path", "1.5"], "--drop-path and --label-smoothing must be below 1"),
+        (["--genotype", "pr_darts", "--test-every", "0"], "--test-every must be at least 1, not 0"),
         (["--resume", "RUN", "--epochs", "3"], "--resume continues a run with its own settings; drop --space, --epochs"),
     ],
 )

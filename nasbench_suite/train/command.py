@@ -34,6 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=8, help="ImageNet: data loader processes per GPU (default 8)")
     parser.add_argument("--compile", default="auto", choices=compiling.MODES,
                         help="torch.compile the network's cells in this mode (default auto: reduce-overhead on CUDA, off on the CPU)")
+    parser.add_argument("--test-every", type=int, default=1, metavar="N",
+                        help="evaluate on the test set every N epochs and after the last (default 1); trains the same weights")
     group = parser.add_argument_group("protocol (defaults: DARTS; on ImageNet its mobile setting)")
     for f in dataclasses.fields(TrainSettings):
         cifar, imagenet = f.default, getattr(IMAGENET, f.name)
@@ -70,11 +72,14 @@ def config_from_args(args: argparse.Namespace, world: int = 1) -> TrainConfig:
     settings.validate(world)
     if args.workers < 0:
         raise UsageError(f"--workers must be non-negative, not {args.workers}")
+    if args.test_every < 1:
+        raise UsageError(f"--test-every must be at least 1, not {args.test_every}")
     data_dir = args.data_dir or default_data_dir()
     return TrainConfig(
         space=space.name, genotype=space.format(genotype), source=source, dataset=args.dataset,
         data_dir=str(data_dir), settings=dataclasses.asdict(settings), device=args.device,
         train_subset=args.train_subset, test_subset=args.test_subset, workers=args.workers, compile=args.compile,
+        test_every=args.test_every,
     )
 
 

@@ -2,8 +2,8 @@
 each, the record last. Only the main process writes files and prints.
 
 Per epoch: SGD steps with the main loss plus the auxiliary head's (weighted), gradient
-clipping, drop-path rising linearly; then the test set, evaluated with the main process's
-BatchNorm statistics on every process. Each epoch reseeds from (seed, epoch, rank), so a
+clipping, drop-path rising linearly; then the test set (every --test-every epochs and after
+the last), evaluated with the main process's BatchNorm statistics on every process. Each epoch reseeds from (seed, epoch, rank), so a
 resumed run draws what an unbroken one would.
 """
 
@@ -132,8 +132,9 @@ class Trainer:
         lr = self.opt.param_groups[0]["lr"]
         train = self._train_epoch(epoch)
         self.schedule.step()
-        test = self.evaluate()
-        if not all(math.isfinite(v) for v in (*train.values(), *test.values())):
+        tested = (epoch + 1) % self.config.test_every == 0 or epoch + 1 == s.epochs
+        test = self.evaluate() if tested else {"test_loss": None, "test_acc": None}
+        if not all(math.isfinite(v) for v in (*train.values(), *test.values()) if v is not None):
             raise UsageError(f"the loss became NaN or infinite in epoch {epoch + 1}; stopped, the last good "
                              f"checkpoint (epoch {epoch}) is kept in {self.run_dir}")
         return {"epoch": epoch + 1, **train, **test, "lr": lr, "drop_path": drop_path,
@@ -304,8 +305,14 @@ def _device_name(procs: Processes) -> str:
 
 def _epoch_line(row: dict, epochs: int) -> str:
     return (f"epoch {row['epoch']:>3}/{epochs}  train {row['train_loss']:.3f} {row['train_acc']:5.1f}%  "
-            f"test {row['test_loss']:.3f} {row['test_acc']:5.2f}%  lr {row['lr']:.4f}  drop-path {row['drop_path']:.3f}  "
+            f"{_test_text(row)}  lr {row['lr']:.4f}  drop-path {row['drop_path']:.3f}  "
             f"{row['seconds']:.1f}s")
+
+
+def _test_text(row: dict) -> str:
+    if row["test_acc"] is None:
+        return "test      —      "  # --test-every: not this epoch
+    return f"test {row['test_loss']:.3f} {row['test_acc']:5.2f}%"
 
 
 def report_finished(run_dir: Path) -> None:
