@@ -114,6 +114,19 @@ def test_a_pending_contrast_shows_its_seeds_and_counts_as_p_one(runs_dir, tmp_pa
     assert h1.p is not None and h1.p_holm == 1.0  # partial looks never pass, nor ease the others
 
 
+def test_a_complete_contrast_not_rejected_says_so_only_for_now_while_others_pend(runs_dir, tmp_path):
+    contrasts = [contrast("H1", "x10", "darts"), contrast("H2", "x10", "darts", "skip_count", "lower"),
+                 contrast("H5", "tuned", "darts")]
+    family = fam.load(family_file(tmp_path, contrasts))
+    found = collect(runs_dir, None)
+    h1, h2, h5 = fam.test(family, found.runs, found.trainings)
+    assert h5.verdict.startswith("pending") and h2.p_holm >= 0.05
+    assert h1.verdict == "supported"  # its Holm p can only fall when H5 comes in
+    assert h2.verdict == "not supported while 1 contrast pends"
+    final = fam.load(family_file(tmp_path, contrasts[:2]))
+    assert fam.test(final, found.runs, found.trainings)[1].verdict == "not supported"
+
+
 def test_leaderboard_puts_the_confirmatory_table_first_and_labels_the_pairs_exploratory(runs_dir, tmp_path):
     path = family_file(tmp_path, [contrast("H1", "x10", "darts")])
     out = tmp_path / "board"

@@ -175,7 +175,8 @@ def test(family: Family, runs: list[SearchRun], trainings: list[Training]) -> li
                 for name in (c.first, c.second))
         raw.append((c, a, b, welch(a, b) if a and b else (None, None, None, None)))
     adjusted = holm([p if p is not None and _complete(family, a, b) else 1.0 for c, a, b, (_, _, _, p) in raw])
-    return [Outcome(c, a, b, d, lo, hi, p, ph, _verdict(family, c, a, b, d, p, ph))
+    pending = sum(not _complete(family, a, b) for _, a, b, _ in raw)
+    return [Outcome(c, a, b, d, lo, hi, p, ph, _verdict(family, c, a, b, d, p, ph, pending))
             for (c, a, b, (d, lo, hi, p)), ph in zip(raw, adjusted)]
 
 
@@ -183,12 +184,16 @@ def _complete(family: Family, a: list, b: list) -> bool:
     return len(a) >= len(family.seeds) and len(b) >= len(family.seeds)
 
 
-def _verdict(family: Family, c: Contrast, a: list, b: list, diff, p, p_holm) -> str:
+def _verdict(family: Family, c: Contrast, a: list, b: list, diff, p, p_holm, pending: int) -> str:
+    """A rejection stands whatever the pending contrasts bring (their p can only fall below 1,
+    which lowers the others' Holm p); a non-rejection is final only when none is pending."""
     if not _complete(family, a, b):
         return f"pending ({len(a)} and {len(b)} of {len(family.seeds)} seeds)"
     if p is None:
         return "no test (neither row varies over seeds)"
     if p_holm >= family.alpha:
-        return "not supported"
+        if not pending:
+            return "not supported"
+        return f"not supported while {'1 contrast pends' if pending == 1 else f'{pending} contrasts pend'}"
     right_way = diff > 0 if c.expected == "higher" else diff < 0
     return "supported" if right_way else "opposite of the expected sign"
