@@ -5,7 +5,10 @@ are compared. The regulariser is linear in its weights λ, so the median ratio
 ‖∇α L_val‖ / ‖∇α R‖ is the factor by which the λ would have to grow for the two to pull
 equally hard.
 
-    python scripts/regularizer_pull.py --method pr_darts [--seed 1] [--epochs 1] [--lambda3 0 ...]
+    python scripts/regularizer_pull.py --method pr_darts [--space darts] [--seed 1] [--epochs 1] [--lambda3 0 ...]
+
+--space picks the comparison whose protocol the search runs under: nb201 (scripts/nb201_cpu.py,
+the default) or darts (scripts/darts_cpu.py).
 
 Float sums depend on the thread count: the committed figures ran with OMP_NUM_THREADS=1.
 
@@ -23,7 +26,9 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nb201_cpu import PROTOCOL  # noqa: E402
+import darts_cpu  # noqa: E402
+import nb201_cpu  # noqa: E402
+from grid import SHARED_DATA  # noqa: E402
 
 from nasbench_suite.search import command, lifecycle  # noqa: E402
 
@@ -33,12 +38,14 @@ def main() -> int:
     parser.add_argument("--method", default="pr_darts")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--epochs", type=int, default=1, help="how many of the search's first epochs to measure")
-    parser.add_argument("--data-dir", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
+    parser.add_argument("--space", choices=("nb201", "darts"), default="nb201", help="whose comparison's protocol")
+    parser.add_argument("--data-dir", default=str(SHARED_DATA))
     args, flags = parser.parse_known_args()  # the rest: method flags beyond the protocol
+    protocol = {"nb201": nb201_cpu.PROTOCOL, "darts": darts_cpu.SEARCH}[args.space]
     run_parser = argparse.ArgumentParser()
     command.add_arguments(run_parser)
     config = command.config_from_args(
-        run_parser.parse_args(["--method", args.method, "--seed", str(args.seed), *PROTOCOL, "--data-dir", args.data_dir, *flags])
+        run_parser.parse_args(["--method", args.method, "--seed", str(args.seed), *protocol, "--data-dir", args.data_dir, *flags])
     )
     p = lifecycle.prepare(config)
     searcher, method = p.searcher, p.method

@@ -1,0 +1,52 @@
+"""scripts/grid.py: what the CPU comparisons' scripts share to split a grid between processes."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "scripts"))
+import grid  # noqa: E402
+
+
+def test_seed_ranges():
+    assert grid.seeds("3-7") == [3, 4, 5, 6, 7] and grid.seeds("2") == [2] and grid.seeds("0-0") == [0]
+
+
+def test_a_cell_is_claimed_once_and_a_dead_claim_taken_over(tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["nb201_cpu.py"])
+    assert grid.claim(tmp_path, "darts-s3") and grid.claim(tmp_path, "darts-s3")  # this process holds it
+    # a live process of the same script holds a cell: not ours
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", "nb201_cpu.py"])
+    try:
+        (tmp_path / "darts-s4").write_text(str(holder.pid))
+        assert not grid.claim(tmp_path, "darts-s4")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert grid.claim(tmp_path, "darts-s4")  # its process died: taken over
+    assert (tmp_path / "darts-s4").read_text() == str(os.getpid())
+
+
+def test_a_search_directory_is_found_by_its_resolved_settings(tmp_path):
+    protocol = ["--space", "nb201", "--epochs", "20", "--arch-lr", "5e-3"]
+    wanted = grid.search_config("pr_darts", 3, [*protocol, "--lambda1", "0.1"])
+    for name, config in {
+        "pr_darts-nb201-s3-a": {**wanted, "method_config": {**wanted["method_config"], "lambda1": 0.01}},
+        "pr_darts-nb201-s3-b": wanted,
+    }.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "config.json").write_text(json.dumps({"data_dir": "/anywhere", **config}))
+    assert grid.search_dir(tmp_path, "nb201", "pr_darts", 3, [*protocol, "--lambda1", "0.1"]) == tmp_path / "pr_darts-nb201-s3-b"
+    assert grid.search_dir(tmp_path, "nb201", "pr_darts", 4, [*protocol, "--lambda1", "0.1"]) is None
+    assert grid.search_dir(tmp_path, "nb201", "pr_darts", 3, [*protocol, "--lambda1", "0.2"]) is None
+
+
+@pytest.mark.parametrize("script", ["nb201_cpu.py", "darts_cpu.py", "nb201_tune.py", "regularizer_pull.py"])
+def test_each_script_starts(script):
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / script), "--help"], capture_output=True, text=True)
+    assert done.returncode == 0 and "usage:" in done.stdout, done.stderr
