@@ -21,7 +21,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from grid import ROOT, SHARED_DATA, claim, run, search_dir, seeds
+from grid import ROOT, SHARED_DATA, claim, run, search, search_dir, seeds
 
 OUT = ROOT / "results" / "darts-cpu"
 # The search: the real CIFAR-10 subset, 2,500 images per half; the standard 8-cell network
@@ -76,13 +76,7 @@ def main() -> int:
     runs = OUT / "runs"
     for seed in seeds(args.seeds):
         for name, method, flags in rows:
-            existing = search_dir(runs, "darts", method, seed, [*SEARCH, *flags])
-            if existing and (existing / "record.json").exists() or not claim(OUT / ".claims", f"{name}-s{seed}"):
-                continue
-            print(f"{name} seed {seed}: {'resume' if existing else 'start'}", flush=True)
-            run(["run", "--resume", str(existing)] if existing else
-                ["run", "--method", method, "--seed", str(seed), *SEARCH, *flags, "--data-dir", args.data_dir,
-                 "--out", str(runs)], f"{name} seed {seed}")
+            search(runs, name, method, seed, [*SEARCH, *flags], ["--data-dir", args.data_dir])
     for seed in seeds(args.seeds):  # every finished search's cell, trained once
         for name, method, flags in rows:
             found = search_dir(runs, "darts", method, seed, [*SEARCH, *flags])

@@ -66,6 +66,23 @@ def claim(claims: Path, cell: str) -> bool:
     return False
 
 
+def search(out: Path, name: str, method: str, seed: int, flags: list[str], new_run: list[str]) -> None:
+    """Run one search cell (row `name`, `seed`) unless it has finished or another process has
+    it; an unfinished run directory is resumed. flags: the protocol's and the row's (the first
+    of them --space); new_run: where a new run reads its data and writes (--data-dir, ...)."""
+    space = flags[flags.index("--space") + 1]
+    try:
+        existing = search_dir(out, space, method, seed, flags)
+    except Exception as err:  # a method this checkout does not have yet: its cells wait for a later pass
+        print(f"{name} seed {seed}: skipped ({err})", flush=True)
+        return
+    if existing and (existing / "record.json").exists() or not claim(out.parent / ".claims", f"{name}-s{seed}"):
+        return
+    print(f"{name} seed {seed}: {'resume' if existing else 'start'}", flush=True)
+    run(["run", "--resume", str(existing)] if existing else
+        ["run", "--method", method, "--seed", str(seed), *flags, *new_run, "--out", str(out)], f"{name} seed {seed}")
+
+
 def run(command: list[str], what: str) -> bool:
     """One `nasbench-suite` command at one thread (one process per core); False if it failed."""
     env = {**os.environ, "OMP_NUM_THREADS": "1"}

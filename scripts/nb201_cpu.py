@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import argparse
 
-from grid import ROOT, SHARED_DATA, claim, run, search_dir, seeds
+from grid import ROOT, SHARED_DATA, search, seeds
 
 OUT = ROOT / "results" / "nb201-cpu" / "runs"
 PROTOCOL = ["--space", "nb201", "--epochs", "20", "--batch-size", "64", "--train-subset", "5000",
@@ -58,17 +58,7 @@ def main() -> int:
     rows = [r for r in ROWS if not args.rows or r[0] in args.rows.split(",")]
     cells = [(seed, row) for seed in seeds(args.seeds) for row in rows]
     for seed, (name, method, flags) in cells:
-        try:
-            existing = search_dir(OUT, "nb201", method, seed, [*PROTOCOL, *flags])
-        except Exception as err:  # a method this checkout does not have yet: its cells wait for a later pass
-            print(f"{name} seed {seed}: skipped ({err})", flush=True)
-            continue
-        if existing and (existing / "record.json").exists() or not claim(OUT.parent / ".claims", f"{name}-s{seed}"):
-            continue
-        print(f"{name} seed {seed}: {'resume' if existing else 'start'}", flush=True)
-        run(["run", "--resume", str(existing)] if existing else
-            ["run", "--method", method, "--seed", str(seed), *PROTOCOL, *flags,
-             "--data-dir", args.data_dir, "--benchmark", args.benchmark, "--out", str(OUT)], f"{name} seed {seed}")
+        search(OUT, name, method, seed, [*PROTOCOL, *flags], ["--data-dir", args.data_dir, "--benchmark", args.benchmark])
     return 0
 
 

@@ -50,3 +50,21 @@ def test_a_search_directory_is_found_by_its_resolved_settings(tmp_path):
 def test_each_script_starts(script):
     done = subprocess.run([sys.executable, str(ROOT / "scripts" / script), "--help"], capture_output=True, text=True)
     assert done.returncode == 0 and "usage:" in done.stdout, done.stderr
+
+
+def test_a_search_cell_starts_resumes_or_is_left_alone(tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["darts_cpu.py"])
+    asked = []
+    monkeypatch.setattr(grid, "run", lambda command, what: asked.append(command))
+    flags = ["--space", "nb201", "--epochs", "20"]
+    out = tmp_path / "runs"
+    grid.search(out, "darts", "darts", 3, flags, ["--data-dir", "D"])
+    assert asked.pop() == ["run", "--method", "darts", "--seed", "3", *flags, "--data-dir", "D", "--out", str(out)]
+    run_dir = out / "darts-nb201-s3-x"  # a run directory of this cell, unfinished: resumed
+    run_dir.mkdir(parents=True)
+    (run_dir / "config.json").write_text(json.dumps(grid.search_config("darts", 3, flags)))
+    grid.search(out, "darts", "darts", 3, flags, ["--data-dir", "D"])
+    assert asked.pop() == ["run", "--resume", str(run_dir)]
+    (run_dir / "record.json").write_text("{}")  # finished: nothing to do
+    grid.search(out, "darts", "darts", 3, flags, ["--data-dir", "D"])
+    assert asked == [] and (tmp_path / ".claims" / "darts-s3").read_text() == str(os.getpid())

@@ -3,8 +3,8 @@ each, the record last. Only the main process writes files and prints.
 
 Per epoch: SGD steps with the main loss plus the auxiliary head's (weighted), gradient
 clipping, drop-path rising linearly; then the test set (every --test-every epochs and after
-the last), evaluated with the main process's BatchNorm statistics on every process. Each epoch reseeds from (seed, epoch, rank), so a
-resumed run draws what an unbroken one would.
+the last), evaluated with the main process's BatchNorm statistics on every process. Each
+epoch reseeds from (seed, epoch, rank), so a resumed run draws what an unbroken one would.
 """
 
 from __future__ import annotations
@@ -311,7 +311,7 @@ def _epoch_line(row: dict, epochs: int) -> str:
 
 def _test_text(row: dict) -> str:
     if row["test_acc"] is None:
-        return "test      —      "  # --test-every: not this epoch
+        return "test —"  # --test-every: not this epoch
     return f"test {row['test_loss']:.3f} {row['test_acc']:5.2f}%"
 
 
