@@ -4,6 +4,8 @@ import json
 import os
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -22,6 +24,11 @@ def test_a_cell_is_claimed_once_and_a_dead_claim_taken_over(tmp_path, monkeypatc
     assert grid.claim(tmp_path, "darts-s3") and grid.claim(tmp_path, "darts-s3")  # this process holds it
     # a live process of the same script holds a cell: not ours
     holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", "nb201_cpu.py"])
+    cmdline = Path(f"/proc/{holder.pid}/cmdline")
+    for _ in range(500):  # right after exec the kernel may still show an empty command line
+        if "nb201_cpu.py" in cmdline.read_text():
+            break
+        time.sleep(0.01)
     try:
         (tmp_path / "darts-s4").write_text(str(holder.pid))
         assert not grid.claim(tmp_path, "darts-s4")
