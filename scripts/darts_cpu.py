@@ -48,22 +48,27 @@ PUBLISHED = ["darts_v2", "pr_darts"]
 PUBLISHED_SEEDS = "0-2"  # training seeds of each published cell: the protocol's own noise
 
 
-def training_dir(genotype: str, flags: list[str], data_dir: str) -> Path:
+def train_args(genotype: str, flags: list[str], data_dir: str) -> list[str]:
+    """`train`'s flags for this genotype under the protocol."""
+    return ["--genotype", genotype, *TRAIN, *flags, "--data-dir", data_dir, "--out", str(OUT / "train")]
+
+
+def training_dir(args: list[str]) -> Path:
     """Where `train` keeps this training (its name is a function of the configuration)."""
     from nasbench_suite.train import command
 
     parser = argparse.ArgumentParser()
     command.add_arguments(parser)
-    args = parser.parse_args(["--genotype", genotype, *TRAIN, *flags, "--data-dir", data_dir, "--out", str(OUT / "train")])
-    return command.prepare(args)[1]
+    return command.prepare(parser.parse_args(args))[1]
 
 
 def train_cell(name: str, genotype: str, flags: list[str], data_dir: str) -> None:
     """Train one genotype under the protocol unless it is finished or another process has it."""
-    if (training_dir(genotype, flags, data_dir) / "record.json").exists() or not claim(OUT / ".claims", name):
+    args = train_args(genotype, flags, data_dir)
+    if (training_dir(args) / "record.json").exists() or not claim(OUT / ".claims", name):
         return
     print(f"{name}: train", flush=True)
-    run(["train", "--genotype", genotype, *TRAIN, *flags, "--data-dir", data_dir, "--out", str(OUT / "train")], name)
+    run(["train", *args], name)
 
 
 def main() -> int:
