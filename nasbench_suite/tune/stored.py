@@ -19,6 +19,7 @@ from nasbench_suite import records
 
 PART_CHARS = 60_000
 PARTS = "record_parts"
+PART = "record_part_"  # + its number
 CURVE_KEYS = ("epoch", "skip_count", "depth", "conv_depth")
 
 
@@ -38,20 +39,24 @@ def _prefix(index: int) -> str:
     return "" if index == 0 else f"run{index}_"
 
 
+# Every attribute name store() writes: a part or the count, after _prefix's "" or "run<n>_".
+RECORD_ATTR = re.compile(rf"(run\d+_)?({PARTS}|{PART}\d+)")
+
+
 def store(trial, record: dict, run_dir: Path, index: int = 0) -> None:
     """Keep the record with the trial (an optuna.Trial of the running study); `index` numbers
     the records of a trial that runs several searches (tune --seeds)."""
     text = payload(record, run_dir)
     parts = [text[i:i + PART_CHARS] for i in range(0, len(text), PART_CHARS)]
     for i, part in enumerate(parts):
-        trial.set_user_attr(f"{_prefix(index)}record_part_{i}", part)
+        trial.set_user_attr(f"{_prefix(index)}{PART}{i}", part)
     trial.set_user_attr(_prefix(index) + PARTS, len(parts))
 
 
 def without_records(attrs: dict) -> dict:
     """A trial's user attributes less the stored records' text, which the study and the run
     directories keep: what a summary (best.json) shows of the trial."""
-    return {k: v for k, v in attrs.items() if not re.fullmatch(r"(run\d+_)?record_part(s|_\d+)", k)}
+    return {k: v for k, v in attrs.items() if not RECORD_ATTR.fullmatch(k)}
 
 
 def read_all(attrs: dict) -> list[dict]:
@@ -69,7 +74,7 @@ def read(attrs: dict, index: int = 0) -> dict | None:
     count = attrs.get(prefix + PARTS)
     if not isinstance(count, int) or isinstance(count, bool):
         return None
-    parts = [attrs.get(f"{prefix}record_part_{i}") for i in range(count)]
+    parts = [attrs.get(f"{prefix}{PART}{i}") for i in range(count)]
     if not all(isinstance(p, str) for p in parts):
         raise ValueError(f"{count} record parts announced, some missing")
     found = json.loads("".join(parts), parse_constant=_reject_constant)
