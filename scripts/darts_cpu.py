@@ -3,7 +3,7 @@ protocol, every derived cell and the published DARTS_V2 and PR-DARTS cells train
 short protocol, resumable.
 
     python scripts/darts_cpu.py [--seeds 0-2]          (once per core)
-    nasbench-suite leaderboard --runs results/darts-cpu/runs --train results/darts-cpu/train --out results/darts-cpu
+    nasbench-suite leaderboard --runs results/darts-cpu/runs --out results/darts-cpu   (trainings: train/ beside runs/)
 
 Each cell of the grid is one `nasbench-suite run` or `train` in its own process, one thread
 each; finished cells are skipped and unfinished ones resumed, so the same command continues
