@@ -46,6 +46,9 @@ def training_record(test_error, seed=0, run_id=None, name=None, dataset="cifar10
     return {
         "kind": "train", "space": "darts", "dataset": dataset, "seed": seed, "genotype": genotype,
         "source": {"run_id": run_id, "name": name}, "epochs": 600, "test_acc": 100 - test_error,
+        # the DARTS_V2 cell's statistics, as `train` records them for its genotype
+        "skip_count": {"normal": 2, "reduce": 3}, "depth": {"normal": 2, "reduce": 2},
+        "conv_depth": {"normal": 2, "reduce": 0},
         "test_error": test_error, "params_mb": 3.3, "train_seconds": 1000.0, "gpu_hours": None,
         "device": "cpu", "versions": {}, "config": {}, "finished_at": "2026-01-01T00:00:00+00:00",
     }

@@ -91,6 +91,12 @@ def test_darts_space_errors_come_from_the_trainings_of_each_groups_cells(tmp_pat
     markdown = render_markdown(board)
     assert table_line(markdown, "darts")[2:5] == ["3.00 ± 0.14", "600 epochs, all images", "2.0 ± 0.0 / 2.0 ± 0.0"]
     assert table_line(markdown, "DARTS (2nd order) (published)")[2] == "2.76 ± 0.09"
+    # a published cell trained here: its own cell statistics, and no parameter count of
+    # another network size in the column that counts the evaluation network
+    published_cell = table_line(markdown, "darts_v2 cell, trained here")
+    assert published_cell[4:7] == ["2.0 ± 0.0 / 3.0 ± 0.0", "2.0 ± 0.0 / 2.0 ± 0.0", "2.0 ± 0.0 / 0.0 ± 0.0"]
+    assert published_cell[9] == "—"
+    assert float(csv_rows(board)["darts, searched on cifar10"]["params_mb_mean"]) == pytest.approx(1.05)
     assert [s.path.name for s in board.skipped] == ["orphan"]
     assert "search-gone" in board.skipped[0].reason
 

@@ -149,7 +149,7 @@ def search_row(label: str, key: tuple, runs: list[SearchRun], trainings: list[Tr
     moved = [largest_movement(m) if (m := record_movement(r.record)) else None for r in runs]
     row.metrics["alpha_moved"] = Stat.of(moved)  # records written before α_0 was kept have none
     row.barely_moved = sum(m is not None and m < MIN_MOVEMENT for m in moved)
-    row.cells = _cell_stats(runs)
+    row.cells = _cell_stats([r.record for r in runs])
     row.best = _best_search(space, key[1], runs, trainings)
     return row
 
@@ -158,10 +158,13 @@ def training_row(label: str, method: str | None, trainings: list[Training], runs
     """A row made of evaluation trainings: a published cell, or a group's cells on another dataset."""
     row = Row(label, "training", method, len(trainings), runs=runs, trainings=trainings)
     row.metrics["test_error"] = Stat.of(t.record["test_error"] for t in trainings)
-    row.metrics["params_mb"] = Stat.of(t.record.get("params_mb") for t in trainings)
+    # The params column counts the derived network at the space's evaluation size, as search
+    # records and papers do; a cell trained here at a smaller size has its own count only in
+    # its records, and a published cell has the paper's count in its published row.
     if runs:
         row.metrics.update(_search_costs(runs))
-        row.cells = _cell_stats(runs)
+        row.metrics["params_mb"] = Stat.of(r.record["params_mb"] for r in runs)
+    row.cells = _cell_stats([r.record for r in runs] or [t.record for t in trainings])
     best = min(trainings, key=lambda t: (t.record["test_error"], t.record["seed"]))
     row.best = {"seed": best.record["seed"], "genotype": best.record["genotype"], "run_id": best.path.name, "ranked": True}
     return row
@@ -182,9 +185,10 @@ def _search_costs(runs: list[SearchRun]) -> dict[str, Stat]:
     }
 
 
-def _cell_stats(runs: list[SearchRun]) -> dict[str, dict[str, Stat]]:
-    cell_types = sorted({t for r in runs for t in r.record["skip_count"]})
-    return {name: {t: Stat.of(r.record[name].get(t) for r in runs) for t in cell_types} for name in CELL_STATS}
+def _cell_stats(records: list[dict]) -> dict[str, dict[str, Stat]]:
+    """Skip count, depth and conv depth per cell type (search and training records carry all three)."""
+    cell_types = sorted({t for r in records for t in r.get("skip_count") or {}})
+    return {name: {t: Stat.of((r.get(name) or {}).get(t) for r in records) for t in cell_types} for name in CELL_STATS}
 
 
 def _best_search(space: str, dataset: str, runs: list[SearchRun], trainings: list[Training]) -> dict:
