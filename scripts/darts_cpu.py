@@ -62,6 +62,12 @@ def training_dir(args: list[str]) -> Path:
     return command.prepare(parser.parse_args(args))[1]
 
 
+def training_claim(name: str, seed: int, published: bool = False) -> str:
+    """A training's claim. Published cells' stand apart: a searched row may share a cell's
+    name (pr_darts), and one claim for both made a second process skip the published cell."""
+    return f"train-{'published-' if published else ''}{name}-s{seed}"
+
+
 def train_cell(name: str, genotype: str, flags: list[str], data_dir: str) -> None:
     """Train one genotype under the protocol unless it is finished or another process has it."""
     args = train_args(genotype, flags, data_dir)
@@ -86,10 +92,10 @@ def main() -> int:
         for name, method, flags in rows:
             found = search_dir(runs, "darts", method, seed, [*SEARCH, *flags])
             if found and (found / "record.json").exists():
-                train_cell(f"train-{name}-s{seed}", str(found), [], args.data_dir)
+                train_cell(training_claim(name, seed), str(found), [], args.data_dir)
     for cell in PUBLISHED:
         for train_seed in seeds(PUBLISHED_SEEDS):
-            train_cell(f"train-{cell}-s{train_seed}", cell, ["--seed", str(train_seed)], args.data_dir)
+            train_cell(training_claim(cell, train_seed, published=True), cell, ["--seed", str(train_seed)], args.data_dir)
     return 0
 
 

@@ -75,3 +75,12 @@ def test_a_search_cell_starts_resumes_or_is_left_alone(tmp_path, monkeypatch):
     (run_dir / "record.json").write_text("{}")  # finished: nothing to do
     grid.search(out, "darts", "darts", 3, flags, ["--data-dir", "D"])
     assert asked == [] and (tmp_path / ".claims" / "darts-s3").read_text() == str(os.getpid())
+
+
+def test_published_cells_and_searched_rows_never_share_a_training_claim():
+    import darts_cpu
+
+    searched = {darts_cpu.training_claim(row, seed) for row, _, _ in darts_cpu.ROWS for seed in range(3)}
+    published = {darts_cpu.training_claim(cell, seed, published=True) for cell in darts_cpu.PUBLISHED for seed in range(3)}
+    assert "pr_darts" in {row for row, _, _ in darts_cpu.ROWS} & set(darts_cpu.PUBLISHED)  # the case that collided
+    assert len(published) == 6 and not searched & published
