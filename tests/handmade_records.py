@@ -3,6 +3,10 @@
 import json
 from pathlib import Path
 
+from nasbench_suite.registry import space_info
+
+DARTS_INFO = space_info("darts")  # torch-free: the genotype's text form and cell statistics
+
 NB201_ALL_SKIP = "|skip_connect~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|skip_connect~1|skip_connect~2|"
 NB201_CONV = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
 DARTS_V2 = (
@@ -46,9 +50,7 @@ def training_record(test_error, seed=0, run_id=None, name=None, dataset="cifar10
     return {
         "kind": "train", "space": "darts", "dataset": dataset, "seed": seed, "genotype": genotype,
         "source": {"run_id": run_id, "name": name}, "epochs": 600, "test_acc": 100 - test_error,
-        # the DARTS_V2 cell's statistics, as `train` records them for its genotype
-        "skip_count": {"normal": 2, "reduce": 3}, "depth": {"normal": 2, "reduce": 2},
-        "conv_depth": {"normal": 2, "reduce": 0},
+        **DARTS_INFO.describe(DARTS_INFO.parse(genotype)),  # skip count, depth, conv depth, as `train` records them
         "test_error": test_error, "params_mb": 3.3, "train_seconds": 1000.0, "gpu_hours": None,
         "device": "cpu", "versions": {}, "config": {}, "finished_at": "2026-01-01T00:00:00+00:00",
     }
