@@ -40,6 +40,9 @@ ROWS = [
     ("pr_darts_x10", "pr_darts", ["--lambda1", "0.1", "--lambda2", "0.05", "--lambda3", "0.05"]),
     ("pr_darts_x10_no_path", "pr_darts", ["--lambda1", "0.1", "--lambda2", "0.05", "--lambda3", "0"]),
     ("independent_gate_x80", "independent_gate", ["--lambda", "0.4"]),
+    # The best trials' weights of the Optuna studies (results/nb201-cpu/tune/<method>/best.json,
+    # run_flags), fixed at 20 complete trials, before these rows' runs.
+    ("pr_darts_tuned", "pr_darts", ["--lambda1", "0.00180673", "--lambda2", "0.000814859", "--lambda3", "0.0137246"]),
     ("gdas", "gdas", []),
     ("drnas", "drnas", []),
     ("beta_darts", "beta_darts", []),
