@@ -84,3 +84,17 @@ def test_published_cells_and_searched_rows_never_share_a_training_claim():
     published = {darts_cpu.training_claim(cell, seed, published=True) for cell in darts_cpu.PUBLISHED for seed in range(3)}
     assert "pr_darts" in {row for row, _, _ in darts_cpu.ROWS} & set(darts_cpu.PUBLISHED)  # the case that collided
     assert len(published) == 6 and not searched & published
+
+
+def test_the_nb201_grid_runs_the_confirmatory_rows_as_the_family_file_states_them():
+    # The family's rows are written twice: in confirmatory.json, which the leaderboard tests,
+    # and in nb201_cpu.py, which runs them. A mismatch would leave a hypothesis pending forever.
+    import nb201_cpu
+
+    family = json.loads((ROOT / "results" / "nb201-cpu" / "confirmatory.json").read_text())
+    assert family["protocol"] == nb201_cpu.PROTOCOL
+    grid_rows = {name: (method, flags) for name, method, flags in nb201_cpu.ROWS}
+    fixed = {name: spec for name, spec in family["rows"].items() if spec["flags"] is not None}
+    assert {"darts", "pr_darts_x10", "pr_darts_tuned"} <= set(fixed)
+    for name, spec in fixed.items():
+        assert grid_rows[name] == (spec["method"], spec["flags"]), name
