@@ -43,6 +43,7 @@ ROWS = [
     # The best trials' weights of the Optuna studies (results/nb201-cpu/tune/<method>/best.json,
     # run_flags), fixed at 20 complete trials, before these rows' runs.
     ("pr_darts_tuned", "pr_darts", ["--lambda1", "0.00180673", "--lambda2", "0.000814859", "--lambda3", "0.0137246"]),
+    ("independent_gate_tuned", "independent_gate", ["--lambda", "0.00292456"]),
     ("gdas", "gdas", []),
     ("drnas", "drnas", []),
     ("beta_darts", "beta_darts", []),
