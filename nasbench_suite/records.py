@@ -61,6 +61,13 @@ def write_atomic(path: Path, data: bytes) -> None:
             os.unlink(tmp)
 
 
+def remove_stale_temporaries(run_dir: Path) -> None:
+    """Delete what write_atomic left in run_dir when its writer was killed before the rename
+    (SIGKILL, a lost machine). Call it only where nothing else writes in run_dir."""
+    for tmp in Path(run_dir).glob(".*.tmp"):
+        tmp.unlink(missing_ok=True)
+
+
 def _umask() -> int:
     mask = os.umask(0o022)  # reading the umask means setting it: put it straight back
     os.umask(mask)

@@ -76,12 +76,13 @@ def test_a_stopped_search_resumes_to_the_same_record(sig, exit_code, uninterrupt
     out_text, err = proc.communicate(timeout=60)
     assert proc.returncode == exit_code
     assert not (run_dir / "record.json").exists()
-    assert not list(run_dir.glob(".*.tmp"))
-    if sig == signal.SIGINT:
+    if sig == signal.SIGINT:  # a SIGKILL that lands mid-write leaves write_atomic's temporary file
+        assert not list(run_dir.glob(".*.tmp"))
         assert f"--resume {run_dir}" in out_text and "Traceback" not in err
     result = cli("run", "--resume", run_dir)
     assert result.returncode == 0, result.stderr
     assert finished(run_dir) == uninterrupted
+    assert not list(run_dir.glob(".*.tmp"))
 
 
 def test_resuming_a_finished_run_is_refused(tmp_path, tiny_cifar):
@@ -169,6 +170,33 @@ def test_a_full_disk_while_writing_leaves_the_old_file_and_no_debris(tmp_path, m
         records.write_json(target, {"new": True})
     assert json.loads(target.read_text()) == {"old": True}
     assert [p.name for p in tmp_path.iterdir()] == ["record.json"]
+
+
+def test_a_run_killed_mid_write_resumes_and_clears_the_temporary_file(tmp_path, tiny_cifar):
+    """A real SIGKILL between write_atomic's temporary file and its rename: the file stays
+    behind (nothing can remove it then), and the resume removes it."""
+    out = tmp_path / "runs"
+    code = (
+        "import os, signal, sys\n"
+        "import nasbench_suite.records as r\n"
+        "real = r.os.replace\n"
+        "def replace(src, dst):\n"
+        "    if str(dst).endswith('checkpoint.pt'): os.kill(os.getpid(), signal.SIGKILL)\n"
+        "    real(src, dst)\n"
+        "r.os.replace = replace\n"
+        "from nasbench_suite.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    args = [*RUN[:5], "--epochs", "2", "--train-subset", "20", "--batch-size", "4", "--init-channels", "4",
+            "--cells-per-stage", "1", "--data-dir", str(tiny_cifar), "--out", str(out)]
+    killed = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=ROOT,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert killed.returncode == -signal.SIGKILL
+    (run_dir,) = out.iterdir()
+    assert [p.name for p in run_dir.glob(".*.tmp")] and not (run_dir / "checkpoint.pt").exists()
+    result = cli("run", "--resume", run_dir)
+    assert result.returncode == 0, result.stderr
+    assert (run_dir / "record.json").exists() and not list(run_dir.glob(".*.tmp"))
 
 
 def test_a_full_disk_mid_run_is_one_line_and_keeps_what_was_written(tmp_path, tiny_cifar):

@@ -65,7 +65,10 @@ def test_a_stopped_training_resumes_to_the_result_of_an_unbroken_one(shared_data
     with pytest.raises(KeyboardInterrupt):
         trainer.Trainer(config, procs).fit(run_dir, on_epoch=stop_after_first_epoch)
     assert not (run_dir / records.RECORD).exists() and len(records.read_jsonl(run_dir / records.METRICS)) == 1
+    stale = run_dir / ".checkpoint.pt.killed.tmp"  # what a SIGKILL mid-write leaves behind
+    stale.write_bytes(b"half a checkpoint")
     assert train.main(broken) == 0  # the same command continues at epoch 2
+    assert not stale.exists()
     assert train.main(train_args(*argv, "--out", tmp_path / "unbroken")) == 0
 
     (unbroken_dir,) = (tmp_path / "unbroken").iterdir()

@@ -85,6 +85,7 @@ def resume_run(run_dir: Path, on_epoch=None) -> dict:
         config = RunConfig(**json.loads((run_dir / records.CONFIG).read_text()))
     except (OSError, ValueError, TypeError) as err:
         raise UsageError(f"{run_dir} is not a resumable run: cannot read its {records.CONFIG} ({err})")
+    records.remove_stale_temporaries(run_dir)  # a killed run may have died mid-write
     return execute(prepare(config), run_dir, on_epoch=on_epoch, resume=True)
 
 

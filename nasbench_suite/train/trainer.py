@@ -87,8 +87,9 @@ class Trainer:
         """Train the remaining epochs in run_dir (created if new); returns the record.
         on_epoch(row) may raise to stop."""
         self.run_dir = Path(run_dir)
-        if self.procs.main:
+        if self.procs.main:  # the only process that writes here, and it has not started yet
             create_run_dir(self.config, self.run_dir)
+            records.remove_stale_temporaries(self.run_dir)  # a killed training may have died mid-write
         self.procs.barrier()  # the directory exists before any process looks inside
         self.load_checkpoint(self.run_dir)
         self.step_model = self.model
