@@ -172,25 +172,27 @@ def test_a_full_disk_while_writing_leaves_the_old_file_and_no_debris(tmp_path, m
     assert [p.name for p in tmp_path.iterdir()] == ["record.json"]
 
 
+def run_with_records_patched(patch: str, tiny_cifar, out: Path, epochs: int) -> subprocess.CompletedProcess:
+    """The real `run` command on tiny data, in a process where `patch` (Python source) has
+    first replaced part of nasbench_suite.records (imported as r): a fault where it strikes."""
+    code = f"import errno, os, signal, sys\nimport nasbench_suite.records as r\n{patch}" \
+           "from nasbench_suite.cli import main\nsys.exit(main(sys.argv[1:]))\n"
+    args = [*RUN[:5], "--epochs", str(epochs), "--train-subset", "20", "--batch-size", "4", "--init-channels", "4",
+            "--cells-per-stage", "1", "--data-dir", str(tiny_cifar), "--out", str(out)]
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
 def test_a_run_killed_mid_write_resumes_and_clears_the_temporary_file(tmp_path, tiny_cifar):
     """A real SIGKILL between write_atomic's temporary file and its rename: the file stays
     behind (nothing can remove it then), and the resume removes it."""
     out = tmp_path / "runs"
-    code = (
-        "import os, signal, sys\n"
-        "import nasbench_suite.records as r\n"
+    killed = run_with_records_patched(
         "real = r.os.replace\n"
         "def replace(src, dst):\n"
         "    if str(dst).endswith('checkpoint.pt'): os.kill(os.getpid(), signal.SIGKILL)\n"
         "    real(src, dst)\n"
-        "r.os.replace = replace\n"
-        "from nasbench_suite.cli import main\n"
-        "sys.exit(main(sys.argv[1:]))\n"
-    )
-    args = [*RUN[:5], "--epochs", "2", "--train-subset", "20", "--batch-size", "4", "--init-channels", "4",
-            "--cells-per-stage", "1", "--data-dir", str(tiny_cifar), "--out", str(out)]
-    killed = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=ROOT,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+        "r.os.replace = replace\n", tiny_cifar, out, epochs=2)
     assert killed.returncode == -signal.SIGKILL
     (run_dir,) = out.iterdir()
     assert [p.name for p in run_dir.glob(".*.tmp")] and not (run_dir / "checkpoint.pt").exists()
@@ -202,23 +204,14 @@ def test_a_run_killed_mid_write_resumes_and_clears_the_temporary_file(tmp_path, 
 def test_a_full_disk_mid_run_is_one_line_and_keeps_what_was_written(tmp_path, tiny_cifar):
     """The real command, with the disk 'filling up' after config.json was written."""
     out = tmp_path / "runs"
-    code = (
-        "import errno, os, sys\n"
-        "import nasbench_suite.records as r\n"
+    result = run_with_records_patched(
         "real = r.os.fsync\n"
         "calls = []\n"
         "def fsync(fd):\n"
         "    calls.append(fd)\n"
         "    if len(calls) > 1: raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))\n"
         "    real(fd)\n"
-        "r.os.fsync = fsync\n"
-        "from nasbench_suite.cli import main\n"
-        "sys.exit(main(sys.argv[1:]))\n"
-    )
-    args = [*RUN[:5], "--epochs", "1", "--train-subset", "20", "--batch-size", "4", "--init-channels", "4",
-            "--cells-per-stage", "1", "--data-dir", str(tiny_cifar), "--out", str(out)]
-    result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=ROOT,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+        "r.os.fsync = fsync\n", tiny_cifar, out, epochs=1)
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1 and "No space left on device" in result.stderr
     (run_dir,) = out.iterdir()
